@@ -1,0 +1,85 @@
+"""The TernaryDense Process (BitLinear synapses)."""
+from __future__ import annotations
+
+import typing as ty
+
+import numpy as np
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess, LogConfig
+from lava.magma.core.process.variable import Var
+
+from lava_llm import fixed_point as fp
+from lava_llm import validation as V
+from lava_llm.processes.ternary_dense import kernels
+
+
+class TernaryDense(AbstractProcess):
+    r"""Dense layer with ternary weights and one scale: BitLinear on Lava.
+
+    Dynamics (each time step ``t``; ``W_t`` in {-1, 0, +1}, shape ``(out, in)``)::
+
+        float:  a_out[t] = scale * W_t @ x[t],
+                x[t] = s_in[t], or with bitlinear=True
+                x[t] = quant_int8(RMSNorm(s_in[t]) * norm_weight)   (per-token absmax)
+        fixed:  a_out[t] = sat_24((W_t @ sat_8(s_in[t])) * mant >> shift)
+
+    ``>>`` rounds half away from zero (:func:`lava_llm.fixed_point.rshift`). The fixed model
+    takes graded int8 spikes (saturated to 8 bits) and sends 24-bit graded spikes (saturated);
+    its only multiply is the per-layer rescale by ``mant`` (16-bit). The BitLinear front end
+    (RMSNorm + dynamic activation quantisation) is part of the float model only: in a
+    fixed-point network that work is done upstream by an integer RMSNorm with a static scale.
+
+    Parameters
+    ----------
+    weights : array (out, in) of {-1, 0, +1}
+        Ternary weights ``W_t``.
+    scale : float
+        Per-tensor scale ``alpha`` (> 0) of the float model.
+    mant, shift : int, optional
+        Integer rescale of the fixed model. By default derived from ``scale``, ``in_frac``
+        and ``out_frac`` with :func:`kernels.fixed_rescale`.
+    in_frac, out_frac : int
+        Fractional bits of the fixed model's input and output messages.
+    bitlinear : bool
+        Apply the BitLinear front end in the float model.
+    norm_weight : array (in,), optional
+        RMSNorm gain of the front end (default ones).
+    eps : float
+        RMSNorm epsilon (1e-6 as in matmulfreellm).
+    """
+
+    def __init__(self, *, weights, scale: float = 1.0, mant: ty.Optional[int] = None,
+                 shift: ty.Optional[int] = None, in_frac: int = 0, out_frac: int = 0,
+                 bitlinear: bool = False, norm_weight=None, eps: float = kernels.RMS_EPS,
+                 name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
+        trits = V.check_ternary("weights", V.check_ndim("weights", weights, 2))
+        n_out, n_in = trits.shape
+        if n_out == 0 or n_in == 0:
+            raise ValueError(f"weights must be non-empty, got shape {trits.shape}")
+        scale = V.check_positive("scale", scale)
+        if (mant is None) != (shift is None):
+            raise ValueError("give both mant and shift, or neither (then derived from scale)")
+        if mant is None:
+            mant, shift = kernels.fixed_rescale(scale, in_frac, out_frac)
+        mant = V.check_int("mant", mant, 0, (1 << kernels.MULT_BITS) - 1)
+        shift = V.check_int("shift", shift, 0, 62)
+        if norm_weight is None:
+            norm_weight = np.ones(n_in)
+        norm_weight = V.check_shape("norm_weight", V.check_finite("norm_weight", norm_weight),
+                                    (n_in,)).astype(np.float64)
+        V.check_positive("eps", eps)
+        super().__init__(shape=(n_out, n_in), bitlinear=bool(bitlinear), eps=float(eps),
+                         name=name, log_config=log_config)
+        self.s_in = InPort(shape=(n_in,))
+        self.a_out = OutPort(shape=(n_out,))
+        self.weights = Var(shape=(n_out, n_in), init=trits)
+        self.scale = Var(shape=(1,), init=np.array([scale]))
+        self.mant = Var(shape=(1,), init=np.array([mant]))
+        self.shift = Var(shape=(1,), init=np.array([shift]))
+        self.norm_weight = Var(shape=(n_in,), init=norm_weight)
+
+    @classmethod
+    def from_packed(cls, *, packed, shape, scale: float, **kwargs) -> "TernaryDense":
+        """Build from packed trits (:func:`lava_llm.fixed_point.pack_trits`), e.g. the
+        output of :func:`lava_llm.training.bitlinear.export_bitlinear`."""
+        return cls(weights=fp.unpack_trits(packed, shape), scale=scale, **kwargs)

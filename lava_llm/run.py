@@ -1,0 +1,142 @@
+"""Run configurations by name, and a run context that always stops the Lava runtime.
+
+Backends
+--------
+``sim-float``
+    Lava CPU simulation with the ``floating_pt`` ProcessModels (float64 reference dynamics).
+``sim-fixed``
+    Lava CPU simulation with the ``fixed_pt`` ProcessModels (integer, Loihi bit widths).
+``loihi2``
+    ``Loihi2HwCfg`` on a Loihi 2 system. Needs Intel's proprietary ``lava-loihi`` extension and
+    a reachable board; where either is missing :func:`run_config` raises
+    :class:`Loihi2UnavailableError`. It never falls back to simulation.
+
+Library code outside Lava adds ``engine`` (the vectorised integer engine) and ``torch`` (the
+float reference); :data:`ALL_BACKENDS` lists every name the command line accepts.
+
+Example
+-------
+>>> from lava_llm.run import run_config, lava_session
+>>> cfg = run_config("sim-fixed")
+>>> with lava_session(net) as session:          # doctest: +SKIP
+...     session.run(steps=20, run_cfg=cfg)
+"""
+from __future__ import annotations
+
+import contextlib
+import typing as ty
+import warnings
+
+LAVA_BACKENDS = ("sim-float", "sim-fixed", "loihi2")
+ALL_BACKENDS = LAVA_BACKENDS + ("engine", "torch")
+TAGS = {"sim-float": "floating_pt", "sim-fixed": "fixed_pt", "loihi2": "fixed_pt"}
+
+
+class Loihi2UnavailableError(RuntimeError):
+    """The ``loihi2`` backend was requested where no Loihi 2 runtime is present."""
+
+
+def check_backend(backend: str, allowed: ty.Sequence[str] = ALL_BACKENDS) -> str:
+    """Return ``backend`` if it is one of ``allowed``, else raise a ValueError naming both."""
+    if backend not in allowed:
+        raise ValueError(f"backend={backend!r} is not one of {list(allowed)}")
+    return backend
+
+
+def loihi2_status() -> tuple[bool, str]:
+    """Whether Loihi 2 hardware can be used here, and why not when it cannot."""
+    from lava.utils import loihi
+
+    if not loihi.is_installed():
+        return False, ("the proprietary lava-loihi extension is not installed "
+                       "(lava.utils.loihi.is_installed() is False)")
+    from lava.utils.system import Loihi2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        available = Loihi2.is_loihi2_available
+    if not available:
+        return False, "lava.utils.system.Loihi2.is_loihi2_available is False (no Loihi 2 compiler)"
+    return True, "Loihi 2 available"
+
+
+def run_config(backend: str, *, exception_proc_model_map: dict | None = None,
+               select_sub_proc_model: bool = True, **kwargs):
+    """Return the Lava run config for ``backend`` (one of :data:`LAVA_BACKENDS`).
+
+    Parameters
+    ----------
+    backend : str
+        ``"sim-float"``, ``"sim-fixed"`` or ``"loihi2"``.
+    exception_proc_model_map : dict, optional
+        Process class -> ProcessModel class overrides, passed to Lava unchanged.
+    select_sub_proc_model : bool
+        Expand hierarchical Processes into their sub-Processes (Lava's flag).
+    **kwargs
+        Passed to the Lava run config.
+
+    Raises
+    ------
+    ValueError
+        For an unknown backend name.
+    Loihi2UnavailableError
+        For ``"loihi2"`` where lava-loihi or the board is missing.
+    """
+    check_backend(backend, LAVA_BACKENDS)
+    common = dict(select_tag=TAGS[backend], select_sub_proc_model=select_sub_proc_model,
+                  exception_proc_model_map=exception_proc_model_map or {}, **kwargs)
+    if backend == "loihi2":
+        ok, why = loihi2_status()
+        if not ok:
+            raise Loihi2UnavailableError(
+                f"backend='loihi2' needs a Loihi 2 system, but {why}. Use backend='sim-fixed' "
+                "for the bit-accurate CPU simulation of the same fixed-point models.")
+        from lava.magma.core.run_configs import Loihi2HwCfg
+
+        return Loihi2HwCfg(**common)
+    from lava.magma.core.run_configs import Loihi2SimCfg
+
+    return Loihi2SimCfg(**common)
+
+
+class LavaSession:
+    """Runs a Lava network and remembers the run config; see :func:`lava_session`."""
+
+    def __init__(self, process, run_cfg=None):
+        self.process = process
+        self.run_cfg = run_cfg
+        self.steps_run = 0
+
+    def run(self, steps: int, run_cfg=None, blocking: bool = True) -> None:
+        """Run ``steps`` time steps (the runtime is created by the first call)."""
+        from lava.magma.core.run_conditions import RunSteps
+
+        if int(steps) < 1:
+            raise ValueError(f"steps={steps} must be >= 1")
+        cfg = run_cfg if run_cfg is not None else self.run_cfg
+        if cfg is None:
+            raise ValueError("run_cfg is required (see lava_llm.run.run_config)")
+        self.run_cfg = cfg
+        self.process.run(condition=RunSteps(num_steps=int(steps), blocking=blocking),
+                         run_cfg=cfg)
+        self.steps_run += int(steps)
+
+    def stop(self) -> None:
+        runtime = getattr(self.process, "runtime", None)
+        if runtime is not None:
+            self.process.stop()
+
+
+@contextlib.contextmanager
+def lava_session(process, run_cfg=None) -> ty.Iterator[LavaSession]:
+    """Context manager that runs ``process``'s network and always stops its runtime.
+
+    The runtime (one OS process per leaf ProcessModel plus shared-memory channels) is stopped
+    on normal exit *and* when the body raises, so no child process or shared-memory segment
+    outlives the block.
+    """
+    session = LavaSession(process, run_cfg)
+    try:
+        yield session
+    finally:
+        session.stop()
