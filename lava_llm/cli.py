@@ -1,0 +1,131 @@
+"""``lava-llm``: the command line.
+
+Run-type subcommands (``generate``, ``denoise``, ``solve``) live in their network's package and
+are registered in :data:`COMMANDS` as ``name -> module``. Such a module provides
+
+* ``HELP``: one line;
+* ``BACKENDS``: the backend names it supports (subset of :data:`lava_llm.run.ALL_BACKENDS`);
+* ``add_arguments(parser)``: its own options (``--backend``, ``--seed``, ``--json`` are added
+  here, the same for every command);
+* ``run(args) -> dict``: does the work and returns the JSON-able result. Progress goes to
+  stderr (tqdm); the result is printed as one JSON object with ``--json``, else as
+  ``key: value`` lines.
+
+Modules are imported only when their subcommand runs, so ``lava-llm --help`` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import typing as ty
+
+COMMANDS: dict[str, str] = {
+    "dense": "lava_llm.models.dense",
+}
+#: Help line and backends of each command, kept here so that building the parser imports
+#: nothing heavy. tests/test_cli.py checks that they agree with the modules.
+COMMAND_INFO: dict[str, tuple[str, tuple[str, ...]]] = {
+    "dense": ("run one TernaryDense layer on a backend and compare it with the integer engine",
+              ("sim-float", "sim-fixed", "loihi2", "engine", "torch")),
+}
+
+
+def _jsonable(obj):
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return obj
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lava-llm", description="Lava Processes for sequence models and QUBO on Loihi 2.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (help_, backends) in COMMAND_INFO.items():
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--backend", default=backends[0], choices=backends,
+                       help=f"where to run (default {backends[0]})")
+        p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+        p.set_defaults(_module=COMMANDS[name])
+    b = sub.add_parser("bench", help="run a benchmark script from benchmarks/ (repo checkout)")
+    b.add_argument("name", help="benchmark name, e.g. ternary_dense (benchmarks/NAME.py)")
+    b.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to the script")
+    c = sub.add_parser("compat", help="the lava-nc / Python 3.11 import fix")
+    c.add_argument("action", choices=["status", "install", "uninstall"])
+    return parser
+
+
+def _add_module_arguments(parser: argparse.ArgumentParser, argv: ty.Sequence[str]):
+    """Second pass: let the chosen command's module add its own options."""
+    args, _ = parser.parse_known_args(argv)
+    module = getattr(args, "_module", None)
+    if module is None:
+        return None
+    mod = importlib.import_module(module)
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    mod.add_arguments(sub.choices[args.command])
+    return mod
+
+
+def _bench(name: str, rest: list[str]) -> int:
+    import runpy
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "benchmarks"
+    script = root / f"{name}.py"
+    if not script.is_file():
+        known = sorted(p.stem for p in root.glob("*.py") if not p.stem.startswith("_"))
+        raise SystemExit(f"lava-llm bench: no benchmark {name!r} in {root} "
+                         f"(known: {', '.join(known) or 'none; run from a repo checkout'})")
+    sys.argv = [str(script), *rest]
+    runpy.run_path(str(script), run_name="__main__")
+    return 0
+
+
+def main(argv: ty.Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    mod = _add_module_arguments(parser, argv)
+    args = parser.parse_args(argv)
+    if args.command == "bench":
+        return _bench(args.name, args.rest)
+    if args.command == "compat":
+        from lava_llm import lava_compat as c
+
+        if args.action == "install":
+            print(f"wrote {c.write_pth()}")
+        elif args.action == "uninstall":
+            c.remove_pth()
+            print(f"removed {c.pth_path()}")
+        print(json.dumps(c.status()))
+        return 0
+    try:
+        result = mod.run(args)
+    except (ValueError, FileNotFoundError, TypeError) as exc:
+        # Bad input: one clear line, exit status 2, no traceback.
+        print(f"lava-llm {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except RuntimeError as exc:
+        print(f"lava-llm {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    result = _jsonable(result)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Full networks built from the Processes of :mod:`lava_llm.processes`."""
