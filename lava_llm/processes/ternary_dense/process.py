@@ -5,15 +5,16 @@ import typing as ty
 
 import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
-from lava.magma.core.process.process import AbstractProcess, LogConfig
+from lava.magma.core.process.process import LogConfig
 from lava.magma.core.process.variable import Var
 
 from lava_llm import fixed_point as fp
 from lava_llm import validation as V
+from lava_llm.processes.base import ValidatedProcess
 from lava_llm.processes.ternary_dense import kernels
 
 
-class TernaryDense(AbstractProcess):
+class TernaryDense(ValidatedProcess):
     r"""Dense layer with ternary weights and one scale: BitLinear on Lava.
 
     Dynamics (each time step ``t``; ``W_t`` in {-1, 0, +1}, shape ``(out, in)``)::

@@ -1,0 +1,85 @@
+"""Run configs by name and the run context that always stops the runtime."""
+import multiprocessing as mp
+import os
+
+import numpy as np
+import pytest
+from lava.magma.core.run_configs import Loihi2SimCfg
+from lava.proc.io.sink import RingBuffer as Sink
+from lava.proc.io.source import RingBuffer as Source
+
+from lava_llm import run as R
+from lava_llm.processes.ternary_dense import TernaryDense
+
+
+def _shm():
+    return set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
+
+
+@pytest.mark.parametrize("backend,tag", [("sim-float", "floating_pt"),
+                                         ("sim-fixed", "fixed_pt")])
+def test_sim_configs(backend, tag):
+    cfg = R.run_config(backend)
+    assert isinstance(cfg, Loihi2SimCfg)
+    assert cfg.select_tag == tag
+
+
+def test_unknown_backend_names_the_choices():
+    with pytest.raises(ValueError, match=r"backend='gpu' is not one of .*sim-fixed"):
+        R.run_config("gpu")
+    with pytest.raises(ValueError, match="backend='engine'"):
+        R.run_config("engine")  # engine is not a Lava backend
+
+
+def test_loihi2_never_falls_back_to_simulation():
+    ok, why = R.loihi2_status()
+    if ok:
+        pytest.skip("a Loihi 2 system is present")
+    with pytest.raises(R.Loihi2UnavailableError, match="lava-loihi|Loihi2"):
+        R.run_config("loihi2")
+
+
+def _net(backend):
+    w = np.array([[1, -1, 0], [0, 1, 1]])
+    data = np.arange(12).reshape(3, 4) % 5
+    src = Source(data=data.astype(float))
+    layer = TernaryDense(weights=w, scale=1.0)
+    sink = Sink(shape=(2,), buffer=4)
+    src.s_out.connect(layer.s_in)
+    layer.a_out.connect(sink.a_in)
+    return src, layer, sink, w @ data
+
+
+@pytest.mark.parametrize("backend", ["sim-float", "sim-fixed"])
+def test_session_runs_and_stops(backend):
+    before_shm, before_children = _shm(), set(mp.active_children())
+    src, layer, sink, expected = _net(backend)
+    with R.lava_session(layer, R.run_config(backend)) as session:
+        session.run(2)
+        session.run(2)  # state and runtime persist across runs
+        out = sink.data.get()
+        assert session.steps_run == 4
+    np.testing.assert_array_equal(out, expected)
+    assert not layer.runtime._is_started
+    assert set(mp.active_children()) <= before_children
+    assert _shm() <= before_shm
+
+
+def test_session_stops_when_the_body_raises():
+    before_shm, before_children = _shm(), set(mp.active_children())
+    src, layer, sink, _ = _net("sim-fixed")
+    with pytest.raises(KeyError, match="boom"):
+        with R.lava_session(layer, R.run_config("sim-fixed")) as session:
+            session.run(2)
+            raise KeyError("boom")
+    assert not layer.runtime._is_started
+    assert set(mp.active_children()) <= before_children
+    assert _shm() <= before_shm
+
+
+def test_session_rejects_bad_steps_without_starting():
+    src, layer, sink, _ = _net("sim-float")
+    with pytest.raises(ValueError, match="steps=0"):
+        with R.lava_session(layer, R.run_config("sim-float")) as session:
+            session.run(0)
+    assert layer.runtime is None
