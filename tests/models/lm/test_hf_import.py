@@ -1,0 +1,157 @@
+"""HF HGRNBitForCausalLM import: a small random checkpoint in the exact HF layout, imported
+through the library, against the independent reference in ``hgrn_reference.py``."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hgrn_reference as ref  # noqa: E402
+
+from lava_llm.models.lm import hf_import as hf  # noqa: E402
+
+SMALL = dict(vocab_size=37, hidden_size=32, num_hidden_layers=2, intermediate_size=48)
+
+
+def write_checkpoint(folder: Path, cfg: dict, sd: dict, fmt: str = "safetensors") -> Path:
+    """Write ``config.json`` and the weights as HF does (``save_pretrained``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(json.dumps(cfg, indent=2))
+    sd = {k: v.contiguous() for k, v in sd.items()}
+    if fmt == "safetensors":
+        from safetensors.torch import save_file
+
+        save_file(sd, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    elif fmt == "bin":
+        torch.save(sd, folder / "pytorch_model.bin")
+    elif fmt == "sharded":
+        from safetensors.torch import save_file
+
+        names = sorted(sd)
+        half = len(names) // 2
+        weight_map = {}
+        for i, part in enumerate((names[:half], names[half:])):
+            fname = f"model-{i + 1:05d}-of-00002.safetensors"
+            save_file({k: sd[k] for k in part}, str(folder / fname), metadata={"format": "pt"})
+            weight_map.update({k: fname for k in part})
+        (folder / "model.safetensors.index.json").write_text(
+            json.dumps({"metadata": {"total_size": 0}, "weight_map": weight_map}))
+    else:
+        raise AssertionError(fmt)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def small():
+    cfg = ref.hf_config(**SMALL)
+    return cfg, ref.random_state_dict(cfg, seed=3)
+
+
+def test_reference_quantisers_are_the_released_ones():
+    # The reference's quantisers behave as BitNet b1.58's: ternary levels times mean|W|,
+    # int8 per-token absmax.
+    w = torch.tensor([[0.3, -0.05, 0.0, -0.9]], dtype=torch.float64)
+    a = w.abs().mean()
+    assert torch.allclose(ref.weight_quant(w), torch.tensor([[1, 0, 0, -1]]) * a)
+    x = torch.tensor([[1.0, -2.0, 0.5]], dtype=torch.float64)
+    q = ref.activation_quant(x) * (127 / 2.0)
+    assert torch.allclose(q, torch.round(x * 127 / 2.0))
+
+
+def test_config_defaults_and_shapes(tmp_path, small):
+    cfg, sd = small
+    raw = dict(cfg, intermediate_size=None)
+    (tmp_path / "config.json").write_text(json.dumps(raw))
+    c = hf.read_config(tmp_path)
+    # matmulfreellm default: 256 * ceil(int(8H/3) / 256)
+    assert c.intermediate_size == ref.intermediate_size(raw) == 256
+    assert hf.default_intermediate_size(1024) == 2816  # the 370M model's MLP width
+    c = hf.read_config(write_checkpoint(tmp_path / "m", cfg, sd))
+    shapes = hf.expected_shapes(c)
+    assert shapes == {k: tuple(v.shape) for k, v in sd.items()}
+
+
+@pytest.mark.parametrize("fmt", ["safetensors", "bin", "sharded"])
+def test_ternarised_once_equals_released_weight_quant(tmp_path, small, fmt):
+    cfg, sd = small
+    imp = hf.read_checkpoint(write_checkpoint(tmp_path / fmt, cfg, sd, fmt))
+    assert len(imp.linears) == 6 * SMALL["num_hidden_layers"] + 1
+    for name, lin in imp.linears.items():
+        w = sd[name + ".weight"].to(torch.float64)
+        want = ref.weight_quant(w).numpy()
+        got = lin.scale * lin.trits.astype(np.float64)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12, err_msg=name)
+        assert set(np.unique(lin.trits)) <= {-1, 0, 1}
+        np.testing.assert_array_equal(lin.norm_weight,
+                                      sd[name + ".norm.weight"].double().numpy())
+    # quantising the imported trits again would change the scale: the import must not
+    lin = imp.linears["model.layers.0.attn.i_proj"]
+    requant = ref.weight_quant(torch.tensor(lin.scale * lin.trits.astype(np.float64)))
+    assert not np.allclose(requant.numpy(), lin.scale * lin.trits)
+
+
+def test_lower_bounds(tmp_path, small):
+    cfg, sd = small
+    imp = hf.read_checkpoint(write_checkpoint(tmp_path, cfg, sd))
+    p = torch.softmax(sd["model.lower_bounds"].double(), 0)
+    np.testing.assert_allclose(imp.lower_bounds(), (p.cumsum(0) - p[0]).numpy(), atol=1e-14)
+    assert np.all(imp.lower_bounds()[0] == 0)
+    off = hf.lower_bound_logits_off(3, 4)
+    p = torch.softmax(torch.tensor(off), 0)
+    assert torch.all(p.cumsum(0) - p[0] == 0)
+
+
+# --------------------------------------------------------------------------- bad input
+def test_missing_folder_config_and_weights(tmp_path, small):
+    cfg, sd = small
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        hf.read_checkpoint(tmp_path / "nope")
+    (tmp_path / "a").mkdir()
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        hf.read_checkpoint(tmp_path / "a")
+    (tmp_path / "a" / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(FileNotFoundError, match="model.safetensors"):
+        hf.read_checkpoint(tmp_path / "a")
+    folder = write_checkpoint(tmp_path / "s", cfg, sd, "sharded")
+    next(folder.glob("model-00002*")).unlink()
+    with pytest.raises(FileNotFoundError, match="missing: model-00002-of-00002"):
+        hf.read_checkpoint(folder)
+
+
+def test_key_and_shape_mismatches(tmp_path, small):
+    cfg, sd = small
+    bad = dict(sd)
+    del bad["model.layers.1.attn.g_norm.weight"]
+    bad["model.layers.0.attn.h_conv1d.weight"] = torch.zeros(32, 1, 4)
+    with pytest.raises(ValueError, match=r"missing keys \(1\): model.layers.1.attn.g_norm"
+                                         r".*unexpected keys \(1\): .*h_conv1d"):
+        hf.read_checkpoint(write_checkpoint(tmp_path / "k", cfg, bad))
+    # a checkpoint of another size than its config says
+    wrong_cfg = dict(cfg, intermediate_size=64)
+    with pytest.raises(ValueError, match=r"shape mismatches.*mlp.gate_proj.weight: "
+                                         r"\(96, 32\) \(config needs \(128, 32\)\)"):
+        hf.read_checkpoint(write_checkpoint(tmp_path / "s", wrong_cfg, sd))
+    nan = dict(sd, **{"lm_head.weight": sd["lm_head.weight"].clone().fill_(float("nan"))})
+    with pytest.raises(ValueError, match="non-finite values in.*lm_head.weight"):
+        hf.read_checkpoint(write_checkpoint(tmp_path / "n", cfg, nan))
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"use_short_conv": True}, "use_short_conv"),
+    ({"expand_ratio": 2}, "expand_ratio"),
+    ({"hidden_act": "gelu"}, "hidden_act"),
+    ({"model_type": "llama", "architectures": ["LlamaForCausalLM"]}, "expected model_type"),
+    ({"hidden_size": None}, "'hidden_size' is missing"),
+    ({"vocab_size": 3.5}, "'vocab_size' must be an int"),
+    ({"num_heads": 5}, "num_heads=5 must be a positive int dividing hidden_size=32"),
+])
+def test_bad_config(tmp_path, small, change, match):
+    cfg, _ = small
+    (tmp_path / "config.json").write_text(json.dumps(dict(cfg, **change)))
+    with pytest.raises(ValueError, match=match):
+        hf.read_config(tmp_path)
