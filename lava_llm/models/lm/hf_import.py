@@ -405,3 +405,37 @@ __all__: ty.List[str] = [
     "load_tensors", "check_tensors", "ternarise", "read_checkpoint", "is_hf_checkpoint",
     "default_intermediate_size", "lower_bound_logits_off", "linear_names", "import_summary",
 ]
+
+
+# --------------------------------------------------------------------------- into the library
+def load_params(folder):
+    """An HF checkpoint folder -> :class:`lava_llm.models.lm.params.LMParams` (the exchange
+    format of every backend: torch model, integer engine, Lava network).
+
+    Raises ValueError where the checkpoint's ``rms_norm_eps`` differs from the BitLinear
+    epsilon (1e-6): the library's models use one epsilon for every norm, and a silent mismatch
+    would change the logits.
+    """
+    from lava_llm.models.lm.params import from_hf_import
+
+    imp = read_checkpoint(folder)
+    if imp.config.rms_norm_eps != BITLINEAR_EPS:
+        raise ValueError(f"{Path(folder) / CONFIG_FILE}: rms_norm_eps="
+                         f"{imp.config.rms_norm_eps!r} is not supported: the library uses one "
+                         f"epsilon ({BITLINEAR_EPS}) for the block norms and the BitLinear "
+                         f"norms")
+    return from_hf_import(imp)
+
+
+def load_torch(folder, dtype=None):
+    """An HF checkpoint folder -> the library's torch
+    :class:`~lava_llm.training.hgrn.HGRNBitForCausalLM` with frozen ternary BitLinears
+    (``alpha * trits`` as imported; never re-quantised). ``dtype`` defaults to float64."""
+    import torch
+
+    from lava_llm.training.hgrn import HGRNBitForCausalLM
+
+    return HGRNBitForCausalLM.from_params(load_params(folder), dtype=dtype or torch.float64)
+
+
+__all__ += ["load_params", "load_torch"]

@@ -155,3 +155,59 @@ def test_bad_config(tmp_path, small, change, match):
     (tmp_path / "config.json").write_text(json.dumps(dict(cfg, **change)))
     with pytest.raises(ValueError, match=match):
         hf.read_config(tmp_path)
+
+
+# --------------------------------------------------------------------------- logits
+IDS = [1, 5, 36, 0, 17, 17, 2, 30, 11, 4, 8, 23, 36, 9]
+
+
+@pytest.mark.parametrize("fmt", ["safetensors", "bin"])
+def test_imported_torch_logits_match_reference(tmp_path, small, fmt):
+    cfg, sd = small
+    folder = write_checkpoint(tmp_path / fmt, cfg, sd, fmt)
+    want = ref.hgrn_bit_logits(sd, cfg, IDS)
+    model = hf.load_torch(folder)
+    with torch.no_grad():
+        got, _ = model(torch.tensor([IDS]))
+    assert got.shape == (1, len(IDS), SMALL["vocab_size"])
+    err = (got[0].double() - want).abs().max().item()
+    assert err < 1e-4, err
+    # the comparison is sharp: the unquantised model is far away
+    far = ref.hgrn_bit_logits(sd, cfg, IDS, quantize=False)
+    assert (far - want).abs().max().item() > 1e-2
+
+
+def test_imported_logits_token_by_token(tmp_path, small):
+    # carrying the recurrent state token by token gives the same logits as the whole prompt
+    cfg, sd = small
+    model = hf.load_torch(write_checkpoint(tmp_path, cfg, sd))
+    want = ref.hgrn_bit_logits(sd, cfg, IDS)
+    state, rows = None, []
+    with torch.no_grad():
+        for tok in IDS:
+            logits, state = model(torch.tensor([[tok]]), state)
+            rows.append(logits[0, 0])
+    assert (torch.stack(rows).double() - want).abs().max().item() < 1e-4
+
+
+def test_default_intermediate_and_no_lower_bound(tmp_path):
+    # intermediate_size absent -> 256 * ceil(int(8H/3)/256); use_lower_bound=false has no
+    # model.lower_bounds key and must mean "no lower bound in any layer"
+    cfg = ref.hf_config(vocab_size=19, hidden_size=16, num_hidden_layers=3,
+                        intermediate_size=None, use_lower_bound=False)
+    sd = ref.random_state_dict(cfg, seed=5)
+    assert "model.lower_bounds" not in sd and sd["model.layers.0.mlp.down_proj.weight"].shape \
+        == (16, 256)
+    model = hf.load_torch(write_checkpoint(tmp_path, cfg, sd))
+    ids = [i % 19 for i in IDS]
+    with torch.no_grad():
+        got = model(torch.tensor([ids]))[0][0]
+    want = ref.hgrn_bit_logits(sd, cfg, ids)
+    assert (got.double() - want).abs().max().item() < 1e-4
+
+
+def test_unsupported_eps_is_an_error(tmp_path, small):
+    cfg, sd = small
+    folder = write_checkpoint(tmp_path, dict(cfg, rms_norm_eps=1e-5), sd)
+    with pytest.raises(ValueError, match="rms_norm_eps=1e-05 is not supported"):
+        hf.load_params(folder)
