@@ -1,0 +1,46 @@
+"""Temperature schedules: linear and geometric, with restarts (re-heats)."""
+from __future__ import annotations
+
+import numpy as np
+
+from lava_llm import validation as V
+
+SCHEDULES = ("geometric", "linear")
+
+
+def default_range(problem) -> tuple[float, float]:
+    """A starting and final temperature from the problem's couplings (in units of Q).
+
+    Hot: the median over variables of the root-sum-square of its couplings and bias (a
+    typical field magnitude), so that most uphill moves are accepted at first. Cold: the
+    smallest non-zero coupling or bias divided by ln(100) (dwave-samplers' choice for the cold
+    end), so that the last steps are greedy."""
+    J, d = problem.J, problem.d
+    rss = np.sqrt(np.asarray(J.multiply(J).sum(axis=1)).ravel() + d * d)
+    hot = float(np.median(rss[rss > 0])) if np.any(rss > 0) else 1.0
+    nz = np.abs(np.r_[J.data, d])
+    nz = nz[nz > 0]
+    cold = float(nz.min()) / np.log(100.0) if nz.size else hot / 100.0
+    cold = min(cold, hot / 10.0)
+    return hot, cold
+
+
+def temperatures(steps: int, t_start: float, t_end: float, kind: str = "geometric",
+                 restarts: int = 0) -> np.ndarray:
+    """Per-step temperatures (``steps``,): ``restarts + 1`` equal cycles, each going from
+    ``t_start`` to ``t_end`` linearly or geometrically (a restart re-heats; the state and the
+    best-so-far are kept)."""
+    steps = V.check_int("steps", steps, 1)
+    restarts = V.check_int("restarts", restarts, 0, steps - 1)
+    t_start = V.check_positive("t_start", t_start)
+    t_end = V.check_positive("t_end", t_end)
+    V.check_choice("schedule", kind, SCHEDULES)
+    cycles = np.array_split(np.arange(steps), restarts + 1)
+    out = np.empty(steps)
+    for idx in cycles:
+        k = len(idx)
+        if kind == "geometric":
+            out[idx] = np.geomspace(t_start, t_end, k) if k > 1 else t_end
+        else:
+            out[idx] = np.linspace(t_start, t_end, k) if k > 1 else t_end
+    return out

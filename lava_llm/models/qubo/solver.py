@@ -1,0 +1,153 @@
+"""``solve``: one entry point for the engine and the Lava backends."""
+from __future__ import annotations
+
+import dataclasses
+import time
+import typing as ty
+
+import numpy as np
+
+from lava_llm import validation as V
+from lava_llm.models.qubo import problem as P
+from lava_llm.models.qubo import schedule as S
+from lava_llm.run import check_backend
+
+BACKENDS = ("engine", "sim-float", "sim-fixed", "loihi2")
+#: Defaults tuned on Gset G1/G11/G14 (see docs/qubo.md).
+P_WAKE = 0.25
+REF_BITS = 1
+
+
+@dataclasses.dataclass
+class SolveResult:
+    """What :func:`solve` returns. ``best_cost`` is ``x^T Q x + offset`` recomputed from the
+    original ``Q`` for ``assignment``; ``cost_trace`` (steps,) is the lowest current cost over
+    the replicas at each step, in Q units (the fixed models' integer cost divided by
+    ``scale``); ``cut`` is set for Max-Cut, ``feasible`` for MIS."""
+
+    assignment: np.ndarray
+    best_cost: float
+    cost_trace: np.ndarray
+    seconds: float
+    steps: int
+    backend: str
+    replicas: int
+    scale: float
+    cut: ty.Optional[float] = None
+    feasible: ty.Optional[bool] = None
+    labels: ty.Optional[list] = None
+
+    def sample(self) -> dict:
+        """The assignment as ``{label: value}`` (dimod-style)."""
+        labels = self.labels if self.labels is not None else range(len(self.assignment))
+        return {lab: int(v) for lab, v in zip(labels, self.assignment)}
+
+
+def as_problem(problem) -> tuple[P.QuboProblem, ty.Optional[list]]:
+    """Accept a QuboProblem, a (sparse) matrix or a dimod BinaryQuadraticModel."""
+    if isinstance(problem, P.QuboProblem):
+        return problem, None
+    if type(problem).__module__.startswith("dimod"):
+        return P.from_bqm(problem)
+    return P.from_matrix(problem), None
+
+
+def solve(problem, *, backend: str = "engine", steps: int = 1000,
+          schedule: ty.Union[str, ty.Sequence[float]] = "geometric", replicas: int = 8,
+          seed: int = 0, t_start: ty.Optional[float] = None, t_end: ty.Optional[float] = None,
+          restarts: int = 0, p_wake: float = P_WAKE, ref_bits: int = REF_BITS,
+          scale: ty.Optional[float] = None, progress: bool = False) -> SolveResult:
+    """Minimise ``x^T Q x + offset`` by parallel simulated annealing.
+
+    Parameters
+    ----------
+    problem : QuboProblem, array (N, N), scipy sparse or dimod.BinaryQuadraticModel
+        Q symmetric or upper triangular (see :mod:`lava_llm.models.qubo.problem`).
+    backend : str
+        ``"engine"`` (vectorised integer engine, bit-exact with ``sim-fixed``),
+        ``"sim-float"``, ``"sim-fixed"`` (Lava CPU simulation) or ``"loihi2"``.
+    steps : int
+        Time steps (each step every neuron of every replica may flip).
+    schedule : "geometric", "linear" or array (steps,)
+        Temperature schedule; arrays are used as given (in Q units).
+    replicas : int
+        Independent runs in parallel; the best is returned.
+    seed : int
+        PRNG seed (initial state and per-neuron xorshift states).
+    t_start, t_end : float, optional
+        Temperature range (default :func:`schedule.default_range`).
+    restarts : int
+        Re-heats: the schedule runs ``restarts + 1`` times within ``steps``.
+    p_wake, ref_bits : float, int
+        Neuron wake probability and refractory width (see :class:`QuboAnnealer`).
+    scale : float, optional
+        Fixed-point Q scale (default automatic; errors if Q does not fit).
+    """
+    check_backend(backend, BACKENDS)
+    prob, labels = as_problem(problem)
+    steps = V.check_int("steps", steps, 1, 10_000_000)
+    replicas = V.check_int("replicas", replicas, 1, 4096)
+    seed = V.check_int("seed", seed, 0, 2**63 - 1)
+    if isinstance(schedule, str):
+        hot, cold = S.default_range(prob)
+        temps = S.temperatures(steps, hot if t_start is None else t_start,
+                               cold if t_end is None else t_end, schedule, restarts)
+    else:
+        temps = V.check_shape("schedule", V.check_finite("schedule", schedule), (steps,))
+        if np.any(temps <= 0):
+            raise ValueError("schedule temperatures must be > 0")
+        temps = temps.astype(np.float64)
+    t0 = time.perf_counter()
+    if backend == "engine":
+        out = _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress)
+    else:
+        out = _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale)
+    seconds = time.perf_counter() - t0
+    energies = prob.energy(out["best_x"].astype(np.float64))
+    k = int(np.argmin(energies))
+    x = out["best_x"][k].astype(np.int8)
+    res = SolveResult(x, float(energies[k]), out["trace"].min(axis=1) / out["scale"]
+                      + prob.offset, seconds, steps, backend, replicas, out["scale"],
+                      labels=labels)
+    if prob.kind == "maxcut":
+        res.cut = prob.cut(x)
+    if prob.kind == "mis":
+        res.feasible = prob.violations(x) == 0
+    return res
+
+
+def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress):
+    from lava_llm.models.qubo import engine
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(temps), desc="anneal", unit="step", leave=False)
+    cb = (lambda t, c: bar.update(1)) if bar is not None else None
+    try:
+        return engine.anneal(prob, temps, replicas=replicas, seed=seed, p_wake=p_wake,
+                             ref_bits=ref_bits, scale=scale, mode="fixed", callback=cb)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale):
+    from lava.proc.io.sink import RingBuffer
+
+    from lava_llm.processes.qubo_annealing import QuboAnnealer
+    from lava_llm.run import lava_session, run_config
+
+    cfg = run_config(backend)  # raises Loihi2UnavailableError before anything is built
+    steps = len(temps)
+    proc = QuboAnnealer(q=prob.q, temperatures=temps, replicas=replicas, seed=seed,
+                        p_wake=p_wake, ref_bits=ref_bits, scale=scale)
+    sink = RingBuffer(shape=(replicas,), buffer=steps)
+    proc.a_out.connect(sink.a_in)
+    with lava_session(proc, cfg) as session:
+        session.run(steps)
+        best_x = np.asarray(proc.best_x.get()).astype(np.int8)
+        trace = np.asarray(sink.data.get(), dtype=np.float64).T   # (steps, R)
+    fixed = backend != "sim-float"
+    return {"best_x": best_x, "trace": trace, "scale": proc.scale if fixed else 1.0}

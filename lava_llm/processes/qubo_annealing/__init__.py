@@ -1,0 +1,3 @@
+from lava_llm.processes.qubo_annealing.process import QuboAnnealer
+
+__all__ = ["QuboAnnealer"]

@@ -1,0 +1,298 @@
+"""QUBO annealing neuron step functions: the numeric truth of the component.
+
+Problem convention
+------------------
+Minimise ``E(x) = x^T Q x`` over binary ``x`` with ``Q`` symmetric (an upper-triangular ``Q`` is
+symmetrised first; both give the same ``x^T Q x``). Split ``Q`` into a bias and couplings::
+
+    d_i  = Q_ii                    (bias)
+    J_ij = Q_ij + Q_ji  (i != j)   (coupling, symmetric, zero diagonal)
+    E(x) = sum_i d_i x_i + sum_{i<j} J_ij x_i x_j
+
+Each neuron ``i`` keeps its local field ``h_i = d_i + sum_j J_ij x_j``; flipping ``x_i`` changes
+the cost by ``delta_i = (1 - 2 x_i) h_i``. The cost itself is ``E = 1/2 sum_i x_i (h_i + d_i)``,
+so a cost readout needs only the neurons' own state.
+
+One time step (every neuron of every replica in parallel; float and fixed share the structure
+and the PRNG stream)::
+
+    r      = xorshift32(r)                          per-neuron 32-bit PRNG state
+    u_acc  = r & 0xFFFF                             uniform 16-bit acceptance draw
+    u_wake = (r >> 16) & 0xFF                       uniform 8-bit wake draw
+    u_ref  = (r >> 24) & ref_mask                   stochastic refractory period
+    delta  = (1 - 2 x) * h
+    p      = 1                    if delta <= 0
+           = exp(-delta * beta)   else              float: exp; fixed: LUT (below)
+    flip   = (ref == 0) & (u_wake < wake) & (u_acc < p * 2**16)
+    ref    = u_ref if flip else max(ref - 1, 0)
+    s      = flip * (1 - 2 x)                       signed flip spike (+1 on, -1 off)
+    x      = x XOR flip
+    h      = h + s @ J                              neighbours' fields from the flip spikes
+    cost   = 1/2 sum_i x_i (h_i + d_i)              cost readout; best state kept by the caller
+
+Fixed point (Loihi 2 widths)
+----------------------------
+* ``K = round(scale * J)`` signed ``WEIGHT_BITS`` = 8-bit weights, ``c = round(scale * d)``
+  24-bit biases, fields ``h`` 24-bit. :func:`quantize_qubo` checks at build time that
+  ``max_i |c_i| + sum_j |K_ij|`` fits 24 bits, so the field can never overflow (no wrap, no
+  saturation needed) and raises ``ValueError`` when it would not.
+* ``beta`` is an unsigned 24-bit integer with ``BETA_FRAC`` = 16 fractional bits, one value per
+  step computed ahead of time on the host from the temperature schedule (``beta = 2**16 /
+  (scale * T)``); the step itself has no division and no float.
+* Acceptance: ``a = min(delta * beta >> (BETA_FRAC - EXP_IN_FRAC), 16 << EXP_IN_FRAC)`` (a
+  floor shift; saturates at ``delta/T = 16`` where ``exp(-16) * 2**16 < 0.5``), then ``p =
+  exp_neg_fixed(-a)`` (:func:`lava_llm.fixed_point.exp_neg_fixed`, 4096-entry LUT, 16-bit
+  output) and the integer compare ``u_acc < p``.
+* The cost register is 32-bit (checked at build time against ``sum |c| + sum_{i<j} |K|``).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from lava_llm import fixed_point as fp
+
+WEIGHT_BITS = fp.WEIGHT_BITS      # coupling weights K (signed)
+FIELD_BITS = fp.STATE_BITS        # local field h and bias c (signed)
+COST_BITS = 32                    # cost integrator register (signed)
+BETA_BITS = 24                    # inverse temperature (unsigned)
+BETA_FRAC = 16                    # fractional bits of beta
+EXP_IN_FRAC = fp.ACT_FRAC         # fractional bits of delta*beta fed to the exp LUT (8)
+EXP_OUT_FRAC = 16                 # p has 16 fractional bits: compared with a 16-bit draw
+P_ONE = 1 << EXP_OUT_FRAC
+A_MAX = 16 << EXP_IN_FRAC         # exp LUT domain [-16, 0)
+WAKE_BITS = 8                     # wake draw width; wake threshold in [1, 256]
+REF_BITS_MAX = 8                  # refractory draw is at most 8 bits (r >> 24)
+PRNG_MASK = 0xFFFFFFFF
+
+
+# --------------------------------------------------------------------------- PRNG
+def xorshift32(r: np.ndarray) -> np.ndarray:
+    """Marsaglia's xorshift32 (13, 17, 5), vectorised; ``r`` uint32, never 0 (stays non-zero).
+
+    Three shifts and three XORs: what a Loihi 2 microcode neuron (or an LFSR) can do per step.
+    """
+    r = np.asarray(r, dtype=np.uint32)
+    r = r ^ (r << np.uint32(13))
+    r = r ^ (r >> np.uint32(17))
+    r = r ^ (r << np.uint32(5))
+    return r
+
+
+def seed_states(seed: int, shape) -> np.ndarray:
+    """Non-zero uint32 PRNG states for each neuron of each replica (host side, seeded)."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(1, 1 << 32, size=shape, dtype=np.uint64).astype(np.uint32)
+
+
+def draws(r: np.ndarray, ref_bits: int):
+    """Split 32 PRNG bits into (acceptance 16 bits, wake 8 bits, refractory ``ref_bits``)."""
+    r = r.astype(np.int64)
+    return (r & 0xFFFF, (r >> 16) & 0xFF, (r >> 24) & ((1 << ref_bits) - 1))
+
+
+# --------------------------------------------------------------------------- field update
+def field_update(s: np.ndarray, J) -> np.ndarray:
+    """``s @ J`` for signed flip spikes ``s`` (R, N) and symmetric couplings ``J`` (N, N),
+    dense ndarray or scipy sparse. Done in float64: exact for integers below 2**53, which
+    the build-time range checks guarantee for the fixed model."""
+    s = s.astype(np.float64)
+    if isinstance(J, np.ndarray):
+        return s @ J
+    return np.asarray((J @ s.T).T)  # J symmetric: s @ J == (J @ s.T).T
+
+
+# --------------------------------------------------------------------------- steps
+def accept_prob_fixed(delta: np.ndarray, beta: int) -> np.ndarray:
+    """Integer acceptance probability with ``EXP_OUT_FRAC`` fractional bits (``P_ONE`` = 1)."""
+    delta = np.asarray(delta, dtype=np.int64)
+    a = np.minimum((np.maximum(delta, 0) * np.int64(beta)) >> (BETA_FRAC - EXP_IN_FRAC), A_MAX)
+    p = fp.exp_neg_fixed(-a, in_frac=EXP_IN_FRAC, out_frac=EXP_OUT_FRAC)
+    return np.where(delta <= 0, P_ONE, p)
+
+
+def int_step(x, h, ref, r, K, c, beta: int, wake: int, ref_bits: int):
+    """One fixed-point step (see the module docstring). All arrays (R, N) except ``K`` (N, N)
+    and ``c`` (N,). Returns ``(x, h, ref, r, cost)``; ``cost`` (R,) int64."""
+    r = xorshift32(r)
+    u_acc, u_wake, u_ref = draws(r, ref_bits)
+    x = x.astype(np.int64)
+    h = h.astype(np.int64)
+    ref = ref.astype(np.int64)
+    delta = np.where(x == 1, -h, h)
+    flip = (ref == 0) & (u_wake < wake) & (u_acc < accept_prob_fixed(delta, beta))
+    ref = np.where(flip, u_ref, np.maximum(ref - 1, 0))
+    s = np.where(flip, 1 - 2 * x, 0)
+    x = x ^ flip.astype(np.int64)
+    if flip.any():
+        h = h + np.rint(field_update(s, K)).astype(np.int64)
+    cost = np.sum(x * (h + c), axis=-1) >> 1
+    return x, h, ref, r, cost
+
+
+def float_step(x, h, ref, r, J, d, beta: float, wake: int, ref_bits: int):
+    """One float step: same structure and PRNG draws, ``p = exp(-delta * beta)`` in float64."""
+    r = xorshift32(r)
+    u_acc, u_wake, u_ref = draws(r, ref_bits)
+    x = x.astype(np.int64)
+    h = np.asarray(h, dtype=np.float64)
+    ref = ref.astype(np.int64)
+    delta = np.where(x == 1, -h, h)
+    with np.errstate(over="ignore"):
+        p = np.where(delta <= 0, 1.0, np.exp(-np.maximum(delta, 0.0) * beta))
+    flip = (ref == 0) & (u_wake < wake) & (u_acc < p * P_ONE)
+    ref = np.where(flip, u_ref, np.maximum(ref - 1, 0))
+    s = np.where(flip, 1 - 2 * x, 0)
+    x = x ^ flip.astype(np.int64)
+    if flip.any():
+        h = h + field_update(s, J)
+    cost = 0.5 * np.sum(x * (h + d), axis=-1)
+    return x, h, ref, r, cost
+
+
+def initial_field(x, J, d):
+    """``h = d + x @ J`` for states ``x`` (R, N)."""
+    h = field_update(np.asarray(x), J) + np.asarray(d, dtype=np.float64)
+    return h
+
+
+def wake_threshold(p_wake: float) -> int:
+    """Wake probability -> integer threshold on the 8-bit wake draw (1..256)."""
+    if not (0.0 < float(p_wake) <= 1.0):
+        raise ValueError(f"p_wake must be in (0, 1], got {p_wake!r}")
+    return int(min(1 << WAKE_BITS, max(1, round(float(p_wake) * (1 << WAKE_BITS)))))
+
+
+def beta_fixed(temperatures, scale: float) -> np.ndarray:
+    """Host side: per-step integer inverse temperatures ``round(2**BETA_FRAC / (scale*T))``.
+
+    Raises ``ValueError`` when a temperature is not finite and > 0, or its ``beta`` does not
+    fit ``BETA_BITS`` unsigned bits or rounds to 0 (temperature too high or too low for the
+    fixed-point format at this Q scale)."""
+    t = np.asarray(temperatures, dtype=np.float64)
+    if t.size == 0 or not np.all(np.isfinite(t)) or np.any(t <= 0):
+        raise ValueError("temperatures must be finite and > 0")
+    b = np.rint((1 << BETA_FRAC) / (t * float(scale))).astype(np.int64)
+    hi = (1 << BETA_BITS) - 1
+    if b.max() > hi or b.min() < 1:
+        raise ValueError(
+            f"schedule temperatures [{t.min():.4g}, {t.max():.4g}] at Q scale {scale:.4g} give "
+            f"fixed-point beta in [{b.min()}, {b.max()}], outside the {BETA_BITS}-bit range "
+            f"[1, {hi}] (beta = 2**{BETA_FRAC} / (scale * T)); raise the final temperature or "
+            "lower the initial one")
+    return b
+
+
+# --------------------------------------------------------------------------- problem checks
+def split_qubo(q, name: str = "Q"):
+    """Validate a QUBO matrix and split it into ``(J, d)``: symmetric zero-diagonal couplings
+    ``J`` (scipy CSR, float64) and biases ``d`` (float64), with ``x^T Q x = d.x + 1/2 x^T J x``.
+
+    Accepted: a square, non-empty, finite matrix (numpy array or scipy sparse) that is either
+    symmetric or upper triangular. Anything else raises ``ValueError`` naming ``name``.
+    """
+    import scipy.sparse as sp
+
+    if sp.issparse(q):
+        q = sp.csr_matrix(q, dtype=np.float64)
+        data = q.data
+    else:
+        from lava_llm import validation as V
+
+        q = V.as_array(name, q)
+        if q.dtype == bool:
+            q = q.astype(np.float64)
+        if not (np.issubdtype(q.dtype, np.integer) or np.issubdtype(q.dtype, np.floating)):
+            raise TypeError(f"{name} must be a real numeric matrix, got dtype {q.dtype}")
+        data = q
+    if q.ndim != 2 or q.shape[0] != q.shape[1]:
+        raise ValueError(f"{name} must be a square 2-D matrix, got shape {q.shape}")
+    if q.shape[0] == 0:
+        raise ValueError(f"{name} is empty (0 variables): nothing to solve")
+    bad = ~np.isfinite(np.asarray(data, dtype=np.float64))
+    if bad.any():
+        raise ValueError(f"{name} must be finite; found {int(bad.sum())} NaN/inf value(s)")
+    q = sp.csr_matrix(q, dtype=np.float64)
+    q.eliminate_zeros()
+    lower = sp.tril(q, k=-1)
+    upper = sp.triu(q, k=1)
+    if lower.nnz and upper.nnz:
+        asym = abs(q - q.T)
+        if asym.nnz and asym.max() > 1e-12 * max(1.0, abs(q).max()):
+            i, j = (int(v[0]) for v in asym.nonzero())
+            raise ValueError(
+                f"{name} must be symmetric or upper triangular (convention: minimise x^T Q x); "
+                f"found {name}[{i},{j}]={q[i, j]:g} != {name}[{j},{i}]={q[j, i]:g}")
+    elif lower.nnz:
+        raise ValueError(f"{name} is lower triangular; pass it transposed (upper triangular) "
+                         "or symmetric (convention: minimise x^T Q x)")
+    off = upper + lower
+    d = np.asarray(q.diagonal(), dtype=np.float64)
+    j = sp.csr_matrix(off + off.T, dtype=np.float64)  # J_ij = Q_ij + Q_ji
+    j.eliminate_zeros()
+    j.sort_indices()
+    return j, d
+
+
+def quantize_qubo(J, d, scale=None, weight_bits: int = WEIGHT_BITS,
+                  field_bits: int = FIELD_BITS):
+    """Integer couplings and biases for the fixed-point model.
+
+    ``K = round(scale * J)`` must fit signed ``weight_bits``; ``c = round(scale * d)`` and every
+    reachable field (``|c_i| + sum_j |K_ij|``) must fit signed ``field_bits``; the cost register
+    must fit ``COST_BITS``. ``scale=None`` picks 1 when ``J`` and ``d`` are integers that fit,
+    else the largest power of two that fits ``J`` into the weight range. Raises ``ValueError``
+    (never wraps) when anything does not fit, or when quantisation would zero a non-zero
+    coupling or bias (the problem's dynamic range exceeds the bit widths).
+
+    Returns ``(K, c, scale)`` with ``K`` scipy CSR int64, ``c`` int64.
+    """
+    import scipy.sparse as sp
+
+    wmax = (1 << (weight_bits - 1)) - 1
+    fmax = (1 << (field_bits - 1)) - 1
+    jmax = float(abs(J).max()) if J.nnz else 0.0
+    dmax = float(np.abs(d).max()) if d.size else 0.0
+    integral = np.all(np.mod(J.data, 1) == 0) and np.all(np.mod(d, 1) == 0)
+    if scale is None:
+        if integral and jmax <= wmax and dmax <= fmax:
+            scale = 1.0
+        elif jmax > 0:
+            scale = 2.0 ** np.floor(np.log2(wmax / jmax))
+        else:
+            scale = 2.0 ** np.floor(np.log2(fmax / max(dmax, 1e-300)))
+    scale = float(scale)
+    if not np.isfinite(scale) or scale <= 0:
+        raise ValueError(f"scale must be finite and > 0, got {scale!r}")
+    K = sp.csr_matrix(J * scale)
+    K.data = np.rint(K.data)
+    c = np.rint(d * scale)
+    if K.nnz and np.abs(K.data).max() > wmax:
+        raise ValueError(f"Q couplings (Q_ij + Q_ji) times scale {scale:g} reach "
+                         f"{np.abs(K.data).max():g}, beyond the {weight_bits}-bit weight range "
+                         f"[-{wmax + 1}, {wmax}]; use a smaller scale")
+    lost = int(np.sum((K.data == 0) & (J.data != 0))) + int(np.sum((c == 0) & (d != 0)))
+    if lost:
+        raise ValueError(f"{lost} non-zero Q entries round to 0 at scale {scale:g}: the dynamic "
+                         f"range of Q (max |Q_ij + Q_ji| = {jmax:g}) exceeds {weight_bits}-bit "
+                         "weights; rescale or round Q yourself")
+    K.eliminate_zeros()
+    row_abs = np.asarray(abs(K).sum(axis=1)).ravel() + np.abs(c)
+    if row_abs.max() > fmax:
+        i = int(np.argmax(row_abs))
+        raise ValueError(f"local field of variable {i} can reach {row_abs[i]:g} "
+                         f"(|c_i| + sum_j |K_ij| at scale {scale:g}), beyond the {field_bits}-bit "
+                         f"field range [-{fmax + 1}, {fmax}]")
+    cost_bound = np.abs(c).sum() + abs(K).sum() / 2
+    if cost_bound > (1 << (COST_BITS - 1)) - 1:
+        raise ValueError(f"|cost| can reach {cost_bound:g} at scale {scale:g}, beyond the "
+                         f"{COST_BITS}-bit cost register")
+    K = sp.csr_matrix(K, dtype=np.int64)
+    K.sort_indices()
+    return K, c.astype(np.int64), scale
+
+
+def initial_state(seed: int, replicas: int, n: int):
+    """Host side, seeded: random initial states ``x0`` (R, N) and PRNG states ``r0`` (R, N)
+    shared by the Lava Process and the engine so that both follow the same trajectory."""
+    x0 = np.random.default_rng([seed, 1]).integers(0, 2, size=(replicas, n)).astype(np.int64)
+    return x0, seed_states(seed, (replicas, n))
