@@ -181,7 +181,7 @@ class HGRNBitForCausalLM(nn.Module):
     def from_params(cls, params, dtype=torch.float32) -> "HGRNBitForCausalLM":
         """Model with frozen ternary BitLinears from an ``LMParams``."""
         params.check()
-        model = cls(params.config)
+        model = cls(params.config).to(torch.float64)  # load float64 values without rounding
         sd = {}
         for name, lin in params.linears.items():
             sd[name + ".weight"] = torch.tensor(np.asarray(lin.trits, np.float64)

@@ -1,0 +1,100 @@
+"""From :class:`~lava_llm.models.lm.params.LMParams` to the per-block parameter dicts of the
+float and fixed-point kernels, and static calibration of the fixed-point scales.
+
+* :func:`float_model` -> ``{"eps", "emb", "layers": [...], "head": {...}}`` for the float
+  kernels (numpy float path and the ``floating_pt`` Lava models).
+* :func:`calibrate` runs the float model on token ids and returns the static scales: per
+  BitLinear the max |RMSNorm(input) * gain| (its int8 input scale is ``127 / amax``) and the
+  residual stream's max |x| (which fixes its fractional bits).
+* :func:`export_int` -> the integer model: embedding table (24-bit, ``x_frac`` fractional
+  bits), per layer the integer norms/linears/lower bounds, and the head.
+
+Fixed-point formats: residual stream ``x_frac`` = ``clip(pow2_exponent(4 * amax_x, 24), 4,
+16)`` fractional bits (4x head-room, saturating); gates, MLGRU state, GLU and norm outputs
+``GATE_FRAC`` = 12; logits ``LOGIT_FRAC`` = 12; BitLinear inputs int8 with a static scale.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from lava_llm import fixed_point as fp
+from lava_llm.processes.lm_blocks import kernels as lk
+
+P = lk.GATE_FRAC
+
+
+def float_model(params) -> dict:
+    """Float parameter dicts of every block (shared by the engine and the Lava models)."""
+    cfg, L, T = params.config, params.linears, params.tensors
+    lbs = params.lower_bounds()
+    layers = []
+    for layer in range(cfg.num_layers):
+        pre = f"model.layers.{layer}."
+        d = {k: L[f"{pre}attn.{k}_proj"] for k in "ifgo"}
+        d.update(gate=L[pre + "mlp.gate_proj"], down=L[pre + "mlp.down_proj"],
+                 attn_norm=np.asarray(T[pre + "attn_norm.weight"], np.float64),
+                 g_norm=np.asarray(T[pre + "attn.g_norm.weight"], np.float64),
+                 mlp_norm=np.asarray(T[pre + "mlp_norm.weight"], np.float64),
+                 lb=None if layer == 0 else lbs[layer])
+        layers.append(d)
+    return {"eps": float(cfg.eps), "config": cfg,
+            "emb": np.asarray(T["model.embeddings.weight"], np.float64), "layers": layers,
+            "head": {"norm": np.asarray(T["model.norm.weight"], np.float64),
+                     "lm_head": L["lm_head"]}}
+
+
+def calibrate(params, ids, percentile: float = 100.0) -> dict:
+    """Static scales from running the float model on ``ids`` ((B, T) or (T,) int array).
+
+    Returns ``{"linears": {name: amax}, "residual": amax, "percentile": p, "tokens": n}``
+    where ``amax`` is the ``percentile`` of the per-token max |RMSNorm(input) * gain|.
+    """
+    from lava_llm.models.lm import engine
+
+    ids = np.atleast_2d(np.asarray(ids, np.int64))
+    stats: dict = {}
+    engine.float_forward(params, ids, stats=stats)
+    lin = {k: float(np.percentile(np.concatenate(v), percentile)) for k, v in stats.items()
+           if k != "residual"}
+    return {"linears": lin, "residual": float(np.max(np.concatenate(stats["residual"]))),
+            "percentile": float(percentile), "tokens": int(ids.size)}
+
+
+def residual_frac(amax: float) -> int:
+    """Fractional bits of the residual stream for a calibrated max |x|."""
+    return int(np.clip(fp.pow2_exponent(max(4.0 * float(amax), 1e-6), fp.MSG_BITS), 4, 16))
+
+
+def export_int(params, calib: dict) -> dict:
+    """The integer model for ``params`` with the static scales ``calib`` (see
+    :func:`calibrate`). Raises ValueError naming a linear missing from ``calib``."""
+    cfg, L, T = params.config, params.linears, params.tensors
+    missing = [k for k in L if k not in calib["linears"]]
+    if missing:
+        raise ValueError(f"calibration lacks linear(s) {missing[:5]}")
+    eps = float(cfg.eps)
+    xf = residual_frac(calib["residual"])
+    lbs = params.lower_bounds()
+
+    def lin(name, in_frac, out_frac):
+        return lk.make_int_linear(L[name], in_frac=in_frac, out_frac=out_frac,
+                                  amax=calib["linears"][name], eps=eps)
+
+    layers = []
+    for layer in range(cfg.num_layers):
+        pre = f"model.layers.{layer}."
+        d = {k: lin(f"{pre}attn.{k}_proj", P, P) for k in "ifg"}
+        d["o"] = lin(pre + "attn.o_proj", P, xf)
+        d["gate"] = lin(pre + "mlp.gate_proj", P, P)
+        d["down"] = lin(pre + "mlp.down_proj", P, xf)
+        d["attn_norm"] = lk.make_int_norm(T[pre + "attn_norm.weight"], in_frac=xf, eps=eps)
+        d["g_norm"] = lk.make_int_norm(T[pre + "attn.g_norm.weight"], in_frac=P, eps=eps)
+        d["mlp_norm"] = lk.make_int_norm(T[pre + "mlp_norm.weight"], in_frac=xf, eps=eps)
+        d["lb_q"] = None if layer == 0 else np.round(lbs[layer] * (1 << P)).astype(np.int64)
+        layers.append(d)
+    emb = fp.saturate(np.round(np.asarray(T["model.embeddings.weight"]) * 2.0 ** xf),
+                      fp.MSG_BITS)
+    head = {"norm": lk.make_int_norm(T["model.norm.weight"], in_frac=xf, eps=eps),
+            "lm_head": lin("lm_head", P, lk.LOGIT_FRAC)}
+    return {"config": cfg, "x_frac": xf, "logit_frac": lk.LOGIT_FRAC, "emb": emb,
+            "layers": layers, "head": head}

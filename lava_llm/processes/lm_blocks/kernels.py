@@ -1,0 +1,241 @@
+"""Step functions of the LM's non-recurrent blocks: the numeric truth shared by the Lava
+ProcessModels, the integer engine (:mod:`lava_llm.models.lm.engine`) and the tests.
+
+Every function works on arrays of shape ``(..., n)`` (any leading batch/sequence axes), so the
+engine calls them once per sequence and the Lava models once per token.
+
+Float (float64, matches torch HGRNBit)::
+
+    rms_norm(x, g)      = x / sqrt(mean(x**2) + eps) * g
+    bitlinear(x, lin)   = alpha * W_t @ q8(rms_norm(x, g_lin))      q8: per-token absmax int8
+    glu(z)              = SiLU(z[:I]) * z[I:]
+
+Fixed point (integers only, no division; ``>>`` is :func:`lava_llm.fixed_point.rshift`,
+round half away from zero)::
+
+    int_rms_norm(x; x_frac, wm, ws, eps_q):
+        ss = sum(x*x) + eps_q                       eps_q = round(eps * n * 4**x_frac)
+        r  = rsqrt_fixed(ss, 2*x_frac, R)           1/sqrt(ss), R = NORM_R frac bits (LUT)
+        t  = (x * r) >> (x_frac + R - T)            x/||x|| with T = NORM_T frac bits
+        y  = (t * wm) >> ws                         wm/2**ws = g * sqrt(n) * S * 2**(out_frac-T)
+    int_bitlinear(x; x_frac, lin):
+        q  = sat8(int_rms_norm(x; ... S = 127/amax_calib))   static int8 input scale
+        y  = sat24((W_t @ q) * mant >> shift)       mant/2**shift = alpha / S * 2**out_frac
+    int_glu(z) = sat24(silu_fixed(z[:I]) * z[I:] >> P)      P = GATE_FRAC
+
+``S`` is a static per-layer input scale calibrated on training text
+(:func:`lava_llm.models.lm.export.calibrate`); ``gm`` folds the RMSNorm gain, ``sqrt(n)`` and
+``S`` into one signed 16-bit multiplier per input channel with a shared shift. Intermediate
+products are carried in int64 (``x * r`` < 2**52); every stored/sent value is saturated to 24
+bits (int8 for BitLinear inputs).
+
+Sampling (the readout): greedy ``argmax`` (first maximum), or temperature/top-k with a seeded
+``numpy.random.Generator``; the integer sampler uses ``exp_neg_fixed`` weights and an integer
+draw, so Lava and the engine sample identical tokens from identical logits and seeds.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from lava_llm import fixed_point as fp
+from lava_llm.processes.ternary_dense import kernels as td
+
+#: Fractional bits of gate pre-activations, MLGRU state, GLU values and plain norm outputs.
+GATE_FRAC = 12
+#: Fractional bits of the integer logits.
+LOGIT_FRAC = 12
+#: Fractional bits of rsqrt_fixed's output and of the unit-normalised vector in int_rms_norm.
+NORM_R = 16
+NORM_T = 20
+#: Signed multiplier width of the per-channel norm gains.
+GAIN_BITS = 16
+
+
+# --------------------------------------------------------------------------- float
+def rms_norm(x, weight, eps: float = td.RMS_EPS) -> np.ndarray:
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the last axis (float64)."""
+    return td.rms_norm(x, weight, eps)
+
+
+def bitlinear(x, lin, eps: float = td.RMS_EPS, stats: dict | None = None,
+              name: str | None = None) -> np.ndarray:
+    """Float BitLinear: ``alpha * W_t @ q8(rms_norm(x, g))``; ``lin`` has ``trits``,
+    ``scale``, ``norm_weight``. With ``stats`` records the max |normed input| per row under
+    ``name`` (for calibration)."""
+    y = rms_norm(x, lin.norm_weight, eps)
+    if stats is not None:
+        stats.setdefault(name, []).append(np.abs(y).max(axis=-1).ravel())
+    q, s = fp.int8_absmax_per_token(y)
+    return (q / s) @ (float(lin.scale) * np.asarray(lin.trits, np.float64).T)
+
+
+def silu(x) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    return x / (1.0 + np.exp(-x))
+
+
+def glu(z) -> np.ndarray:
+    """``SiLU(g) * u`` with ``[g, u] = chunk(z, 2)`` on the last axis."""
+    g, u = np.split(np.asarray(z, np.float64), 2, axis=-1)
+    return silu(g) * u
+
+
+# --------------------------------------------------------------------------- fixed
+def int_linear_acc(q, trits) -> np.ndarray:
+    """``W_t @ q`` for int8 ``q`` (last axis) as int64. Computed with a float64 matmul, which
+    is exact here (|sum| <= 128 * n_in < 2**53) and vectorises over tokens; equal to
+    :func:`lava_llm.processes.ternary_dense.kernels.ternary_matvec` (tested)."""
+    q = np.asarray(q)
+    t = np.asarray(trits)
+    if q.shape[-1] > (1 << 44):
+        raise ValueError("input too wide for an exact float64 accumulation")
+    return np.rint(q.astype(np.float64) @ t.T.astype(np.float64)).astype(np.int64)
+
+
+def int_rms_norm(x, x_frac: int, wm, ws: int, eps_q: int) -> np.ndarray:
+    """Integer RMSNorm with gain (see module docstring); returns int64, unsaturated."""
+    x = np.asarray(x, dtype=np.int64)
+    ss = np.sum(x * x, axis=-1, keepdims=True) + np.int64(eps_q)
+    r = fp.rsqrt_fixed(ss, 2 * x_frac, NORM_R)
+    t = fp.rshift(x * r, x_frac + NORM_R - NORM_T)
+    return fp.rshift(t * np.asarray(wm, np.int64), ws)
+
+
+def int_norm(x, norm: dict) -> np.ndarray:
+    """A plain RMSNorm layer (``norm`` from :func:`make_int_norm`): 24-bit output."""
+    return fp.saturate(int_rms_norm(x, norm["in_frac"], norm["wm"], norm["ws"],
+                                    norm["eps_q"]), fp.MSG_BITS)
+
+
+def int_bitlinear(x, lin: dict) -> np.ndarray:
+    """Integer BitLinear (``lin`` from :func:`make_int_linear`): int8 in, 24-bit out."""
+    q = fp.saturate(int_rms_norm(x, lin["in_frac"], lin["wm"], lin["ws"], lin["eps_q"]),
+                    fp.ACT_BITS)
+    acc = int_linear_acc(q, lin["trits"])
+    return fp.saturate(fp.mul_shift(acc, lin["mant"], lin["shift"]), fp.MSG_BITS)
+
+
+def int_glu(z) -> np.ndarray:
+    """``sat24(silu_fixed(g) * u >> GATE_FRAC)``, ``[g, u] = chunk(z, 2)``, all GATE_FRAC."""
+    g, u = np.split(np.asarray(z, np.int64), 2, axis=-1)
+    return fp.saturate(fp.rshift(fp.silu_fixed(g, GATE_FRAC, GATE_FRAC) * u, GATE_FRAC),
+                       fp.MSG_BITS)
+
+
+# --------------------------------------------------------------------------- export helpers
+def _gain_multipliers(gain, factor: float) -> tuple[np.ndarray, int]:
+    """Per-channel signed multipliers ``wm`` (GAIN_BITS wide) and one shift ``ws`` with
+    ``wm / 2**ws ~= gain * factor``."""
+    g = np.asarray(gain, np.float64) * factor
+    amax = float(np.max(np.abs(g))) if g.size else 0.0
+    if amax == 0.0 or not np.isfinite(amax):
+        return np.zeros(g.shape, np.int64), 0
+    _, ws = fp.mant_exp(amax, GAIN_BITS - 1)
+    wm = np.clip(np.round(g * 2.0 ** ws), -(1 << (GAIN_BITS - 1)) + 1,
+                 (1 << (GAIN_BITS - 1)) - 1).astype(np.int64)
+    return wm, int(ws)
+
+
+def _eps_q(eps: float, n: int, x_frac: int) -> int:
+    return max(1, int(round(eps * n * 4.0 ** x_frac)))
+
+
+def make_int_norm(gain, *, in_frac: int, out_frac: int = GATE_FRAC,
+                  eps: float = td.RMS_EPS) -> dict:
+    """Integer parameters of an RMSNorm with ``gain``: input ``in_frac``, output
+    ``out_frac`` fractional bits."""
+    n = int(np.size(gain))
+    wm, ws = _gain_multipliers(gain, np.sqrt(n) * 2.0 ** (out_frac - NORM_T))
+    return {"wm": wm, "ws": ws, "in_frac": int(in_frac), "out_frac": int(out_frac),
+            "eps_q": _eps_q(eps, n, in_frac)}
+
+
+def make_int_linear(lin, *, in_frac: int, out_frac: int, amax: float,
+                    eps: float = td.RMS_EPS) -> dict:
+    """Integer parameters of a BitLinear ``lin`` (trits, scale, norm_weight) whose normed
+    input was calibrated to ``max|RMSNorm(x) * g| = amax`` (static scale ``S = 127/amax``)."""
+    trits = np.asarray(lin.trits, np.int8)
+    n = trits.shape[1]
+    amax = float(amax) if np.isfinite(amax) and amax > 0 else 1.0
+    S = 127.0 / amax
+    wm, ws = _gain_multipliers(lin.norm_weight, np.sqrt(n) * S * 2.0 ** (-NORM_T))
+    mant, shift = td.fixed_rescale(float(lin.scale) / S, 0, out_frac)
+    return {"trits": trits, "wm": wm, "ws": ws, "mant": int(mant), "shift": int(shift),
+            "in_frac": int(in_frac), "out_frac": int(out_frac), "eps_q": _eps_q(eps, n, in_frac),
+            "amax": amax}
+
+
+# --------------------------------------------------------------------------- sampling
+def check_sampling(temperature: float, top_k: int, vocab_size: int) -> tuple[float, int]:
+    """Validate sampling options: ``temperature`` >= 0 (0 = greedy), ``top_k`` in
+    [0, vocab_size] (0 = all tokens)."""
+    from lava_llm import validation as V
+
+    temperature = V.check_positive("temperature", temperature, allow_zero=True)
+    top_k = V.check_int("top_k", top_k, 0, vocab_size)
+    return temperature, top_k
+
+
+def _top(logits, top_k):
+    order = np.argsort(-np.asarray(logits), kind="stable")
+    return order[:top_k] if top_k else order
+
+
+def sample_float(logits, rng, temperature: float = 0.0, top_k: int = 0) -> int:
+    """Greedy (``temperature == 0``) or softmax(logits / T) over the top ``k``, one
+    ``rng.random()`` draw."""
+    logits = np.asarray(logits, np.float64)
+    if temperature == 0:
+        return int(np.argmax(logits))
+    order = _top(logits, top_k)
+    p = np.exp((logits[order] - logits[order[0]]) / temperature)
+    cdf = np.cumsum(p)
+    idx = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
+    return int(order[min(idx, order.size - 1)])
+
+
+def temperature_multiplier(temperature: float, logit_frac: int = LOGIT_FRAC) -> tuple[int, int]:
+    """``(m, s)`` with ``m / 2**s = 2**(ACT_FRAC - logit_frac) / temperature``."""
+    return fp.mant_exp(2.0 ** (fp.ACT_FRAC - logit_frac) / temperature, 16)
+
+
+def sample_int(logits_q, rng, temperature: float = 0.0, top_k: int = 0,
+               logit_frac: int = LOGIT_FRAC) -> int:
+    """Integer sampler: greedy, or weights ``exp_neg_fixed(((l - max) * m) >> s)`` over the top
+    ``k`` (``m/2**s`` = 1/T in the LUT's input format) and one ``rng.integers`` draw."""
+    logits_q = np.asarray(logits_q, np.int64)
+    if temperature == 0:
+        return int(np.argmax(logits_q))
+    m, s = temperature_multiplier(temperature, logit_frac)
+    order = _top(logits_q, top_k)
+    z = fp.rshift((logits_q[order] - logits_q[order[0]]) * np.int64(m), s)
+    cdf = np.cumsum(fp.exp_neg_fixed(z, fp.ACT_FRAC, 16))
+    if cdf[-1] <= 0:
+        return int(order[0])
+    idx = int(np.searchsorted(cdf, rng.integers(0, int(cdf[-1])), side="right"))
+    return int(order[idx])
+
+
+# --------------------------------------------------------------------------- fused blocks
+def glu_block_float(x, layer: dict, eps: float, stats=None, prefix: str = ""):
+    """Channel mixer: ``x + BL_down(GLU(BL_gate(RMSNorm(x) * mlp_norm)))`` (float)."""
+    m = rms_norm(x, layer["mlp_norm"], eps)
+    z = bitlinear(m, layer["gate"], eps, stats, prefix + "mlp.gate_proj")
+    return x + bitlinear(glu(z), layer["down"], eps, stats, prefix + "mlp.down_proj")
+
+
+def glu_block_int(x, layer: dict):
+    """Channel mixer in fixed point: ``sat24(x + BL_down(int_glu(BL_gate(norm(x)))))``."""
+    m = int_norm(x, layer["mlp_norm"])
+    z = int_glu(int_bitlinear(m, layer["gate"]))
+    return fp.saturate(np.asarray(x, np.int64) + int_bitlinear(z, layer["down"]), fp.MSG_BITS)
+
+
+def head_float(x, head: dict, eps: float, stats=None):
+    """Logits ``BL_head(RMSNorm(x) * norm)`` (float)."""
+    return bitlinear(rms_norm(x, head["norm"], eps), head["lm_head"], eps, stats, "lm_head")
+
+
+def head_int(x, head: dict):
+    """Integer logits (LOGIT_FRAC fractional bits, 24-bit)."""
+    return int_bitlinear(int_norm(x, head["norm"]), head["lm_head"])
