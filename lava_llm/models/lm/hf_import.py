@@ -439,3 +439,61 @@ def load_torch(folder, dtype=None):
 
 
 __all__ += ["load_params", "load_torch"]
+
+
+def convert(src, dst, calibration_ids=None, seed: int = 0):
+    """Import the HF checkpoint ``src`` and save it as a lava-llm LM checkpoint in ``dst``
+    (packed trits, :func:`lava_llm.models.lm.checkpoint.save_checkpoint`), with the static
+    fixed-point scales the integer backends need.
+
+    ``calibration_ids``: token ids (1-D or (B, T)) to calibrate on. HF checkpoints come
+    without our tokenizer, so by default the calibration runs on 4 x 256 seeded uniformly
+    random token ids; that is recorded in the checkpoint's ``meta`` (calibrate on real text
+    for good fixed-point accuracy). Returns ``dst`` as a Path.
+    """
+    from lava_llm.models.lm.checkpoint import save_checkpoint
+    from lava_llm.models.lm.export import calibrate
+
+    params = load_params(src)
+    if calibration_ids is None:
+        rng = np.random.default_rng(seed)
+        calibration_ids = rng.integers(0, params.config.vocab_size, (4, 256))
+        calib_src = f"4x256 uniformly random token ids (seed {seed})"
+    else:
+        calib_src = f"{np.asarray(calibration_ids).size} given token ids"
+    from lava_llm import validation as V
+
+    ids = V.check_int_range("calibration_ids", calibration_ids, 0,
+                            params.config.vocab_size - 1)
+    calib = calibrate(params, ids)
+    meta = {"source": "hf_import", "hf_folder": str(Path(src).resolve()),
+            "calibration_data": calib_src}
+    return save_checkpoint(dst, params, tokenizer=None, calibration=calib, meta=meta)
+
+
+def main(argv=None) -> int:
+    """``python -m lava_llm.models.lm.hf_import SRC DST``: check, ternarise and convert."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m lava_llm.models.lm.hf_import",
+                                 description="Import a local HF HGRNBitForCausalLM checkpoint "
+                                             "folder into a lava-llm LM checkpoint.")
+    ap.add_argument("src", help="folder with config.json and model.safetensors / "
+                                "pytorch_model.bin (or a sharded index)")
+    ap.add_argument("dst", help="output folder (lava-llm checkpoint)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the calibration token ids")
+    args = ap.parse_args(argv)
+    try:
+        imp = read_checkpoint(args.src)
+        out = convert(args.src, args.dst, seed=args.seed)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"hf_import: error: {exc}")
+        return 2
+    print(json.dumps({"written": str(out), **import_summary(imp)}))
+    return 0
+
+
+__all__ += ["convert", "main"]
+
+if __name__ == "__main__":
+    raise SystemExit(main())
