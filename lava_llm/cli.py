@@ -23,12 +23,15 @@ import typing as ty
 
 COMMANDS: dict[str, str] = {
     "dense": "lava_llm.models.dense",
+    "solve": "lava_llm.models.qubo.cli",
 }
 #: Help line and backends of each command, kept here so that building the parser imports
 #: nothing heavy. tests/test_cli.py checks that they agree with the modules.
 COMMAND_INFO: dict[str, tuple[str, tuple[str, ...]]] = {
     "dense": ("run one TernaryDense layer on a backend and compare it with the integer engine",
               ("sim-float", "sim-fixed", "loihi2", "engine", "torch")),
+    "solve": ("solve a QUBO or Max-Cut problem by parallel simulated annealing",
+              ("engine", "sim-float", "sim-fixed", "loihi2")),
 }
 
 

@@ -16,10 +16,13 @@ from lava_llm.processes.qubo_annealing import kernels
 DENSE_ABOVE = 0.05  # use a dense coupling matrix above this density (BLAS beats CSR there)
 
 
-def _couplings(m: sp.csr_matrix, dense):
+def _couplings(m: sp.csr_matrix, dense, dtype):
+    """Couplings for :func:`kernels.field_update`: dense (BLAS, rows gathered per step) when
+    the matrix is small and dense enough, else CSR. Integer couplings go as float32, which is
+    exact for them (see :func:`kernels.field_update`)."""
     if dense is None:
         dense = m.shape[0] <= 4096 and m.nnz > DENSE_ABOVE * m.shape[0] ** 2
-    return m.toarray().astype(np.float64) if dense else sp.csr_matrix(m, dtype=np.float64)
+    return m.toarray().astype(dtype) if dense else sp.csr_matrix(m, dtype=dtype)
 
 
 def anneal(problem, temps, *, replicas: int = 8, seed: int = 0, p_wake: float = 0.25,
@@ -44,7 +47,7 @@ def anneal(problem, temps, *, replicas: int = 8, seed: int = 0, p_wake: float = 
     if mode == "fixed":
         K, c, scale = kernels.quantize_qubo(problem.J, problem.d, scale)
         betas = kernels.beta_fixed(temps, scale)
-        W, bias = _couplings(K, dense), c
+        W, bias = _couplings(K, dense, np.float32), c
         h = np.rint(kernels.initial_field(x, W, bias)).astype(np.int64)
         step = kernels.int_step
     else:
@@ -53,7 +56,7 @@ def anneal(problem, temps, *, replicas: int = 8, seed: int = 0, p_wake: float = 
             raise ValueError("temperatures must be > 0")
         scale = 1.0
         betas = 1.0 / temps
-        W, bias = _couplings(problem.J, dense), problem.d
+        W, bias = _couplings(problem.J, dense, np.float64), problem.d
         h = kernels.initial_field(x, W, bias)
         step = kernels.float_step
     ref = np.zeros((replicas, n), dtype=np.int64)

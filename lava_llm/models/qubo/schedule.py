@@ -11,18 +11,21 @@ SCHEDULES = ("geometric", "linear")
 def default_range(problem) -> tuple[float, float]:
     """A starting and final temperature from the problem's couplings (in units of Q).
 
-    Hot: the median over variables of the root-sum-square of its couplings and bias (a
-    typical field magnitude), so that most uphill moves are accepted at first. Cold: the
-    smallest non-zero coupling or bias divided by ln(100) (dwave-samplers' choice for the cold
-    end), so that the last steps are greedy."""
+    Hot: a third of the median over variables of the root-sum-square of its couplings
+    ``J_ij`` (a typical field fluctuation; the bias when there are no couplings). Cold: the
+    smallest non-zero coupling or bias divided by ln(1000), so that the last steps accept an
+    uphill move of that size with probability 1e-3. Tuned on Gset G1, G6, G11, G14, G18
+    (docs/qubo.md)."""
     J, d = problem.J, problem.d
-    rss = np.sqrt(np.asarray(J.multiply(J).sum(axis=1)).ravel() + d * d)
-    hot = float(np.median(rss[rss > 0])) if np.any(rss > 0) else 1.0
+    rss = np.sqrt(np.asarray(J.multiply(J).sum(axis=1)).ravel())
+    if np.any(rss > 0):
+        hot = float(np.median(rss[rss > 0])) / 3.0
+    else:
+        hot = float(np.abs(d).max()) if np.any(d) else 1.0
     nz = np.abs(np.r_[J.data, d])
     nz = nz[nz > 0]
-    cold = float(nz.min()) / np.log(100.0) if nz.size else hot / 100.0
-    cold = min(cold, hot / 10.0)
-    return hot, cold
+    cold = float(nz.min()) / np.log(1000.0) if nz.size else hot / 100.0
+    return max(hot, 2.0 * cold), cold
 
 
 def temperatures(steps: int, t_start: float, t_end: float, kind: str = "geometric",

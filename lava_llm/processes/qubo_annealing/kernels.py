@@ -87,18 +87,25 @@ def seed_states(seed: int, shape) -> np.ndarray:
 def draws(r: np.ndarray, ref_bits: int):
     """Split 32 PRNG bits into (acceptance 16 bits, wake 8 bits, refractory ``ref_bits``)."""
     r = r.astype(np.int64)
-    return (r & 0xFFFF, (r >> 16) & 0xFF, (r >> 24) & ((1 << ref_bits) - 1))
+    return r & 0xFFFF, (r >> 16) & 0xFF, (r >> 24) & ((1 << ref_bits) - 1)
 
 
 # --------------------------------------------------------------------------- field update
 def field_update(s: np.ndarray, J) -> np.ndarray:
     """``s @ J`` for signed flip spikes ``s`` (R, N) and symmetric couplings ``J`` (N, N),
-    dense ndarray or scipy sparse. Done in float64: exact for integers below 2**53, which
-    the build-time range checks guarantee for the fixed model."""
-    s = s.astype(np.float64)
+    dense ndarray or scipy CSR. Only the rows of neurons that flipped in some replica are
+    read (an event-driven update, like Loihi's synapses). Done in ``J``'s float type through
+    BLAS: exact for the fixed model, whose integer couplings pass as float32 or float64 and
+    whose every partial sum is bounded by the 24-bit field range (build-time check), below
+    the 2**24 (float32) or 2**53 (float64) limit of exact integers."""
+    s = np.asarray(s)
+    idx = np.flatnonzero(s.any(axis=0))
+    dtype = J.dtype if J.dtype in (np.float32, np.float64) else np.float64
     if isinstance(J, np.ndarray):
-        return s @ J
-    return np.asarray((J @ s.T).T)  # J symmetric: s @ J == (J @ s.T).T
+        if 4 * idx.size > J.shape[0]:
+            return s.astype(dtype) @ J
+        return s[:, idx].astype(dtype) @ J[idx]
+    return np.asarray((J[idx].T @ s[:, idx].astype(dtype).T).T)
 
 
 # --------------------------------------------------------------------------- steps
@@ -112,17 +119,18 @@ def accept_prob_fixed(delta: np.ndarray, beta: int) -> np.ndarray:
 
 def int_step(x, h, ref, r, K, c, beta: int, wake: int, ref_bits: int):
     """One fixed-point step (see the module docstring). All arrays (R, N) except ``K`` (N, N)
-    and ``c`` (N,). Returns ``(x, h, ref, r, cost)``; ``cost`` (R,) int64."""
+    and ``c`` (N,). Returns ``(x, h, ref, r, cost)`` as int64 (``r`` uint32); ``cost`` (R,)."""
     r = xorshift32(r)
     u_acc, u_wake, u_ref = draws(r, ref_bits)
-    x = x.astype(np.int64)
-    h = h.astype(np.int64)
-    ref = ref.astype(np.int64)
-    delta = np.where(x == 1, -h, h)
+    x = np.asarray(x, dtype=np.int64)
+    h = np.asarray(h, dtype=np.int64)
+    ref = np.asarray(ref, dtype=np.int64)
+    sign = 1 - 2 * x                  # +1 for an off neuron, -1 for an on neuron
+    delta = sign * h
     flip = (ref == 0) & (u_wake < wake) & (u_acc < accept_prob_fixed(delta, beta))
     ref = np.where(flip, u_ref, np.maximum(ref - 1, 0))
-    s = np.where(flip, 1 - 2 * x, 0)
-    x = x ^ flip.astype(np.int64)
+    s = sign * flip
+    x = x + s
     if flip.any():
         h = h + np.rint(field_update(s, K)).astype(np.int64)
     cost = np.sum(x * (h + c), axis=-1) >> 1
@@ -133,16 +141,16 @@ def float_step(x, h, ref, r, J, d, beta: float, wake: int, ref_bits: int):
     """One float step: same structure and PRNG draws, ``p = exp(-delta * beta)`` in float64."""
     r = xorshift32(r)
     u_acc, u_wake, u_ref = draws(r, ref_bits)
-    x = x.astype(np.int64)
+    x = np.asarray(x, dtype=np.int64)
     h = np.asarray(h, dtype=np.float64)
-    ref = ref.astype(np.int64)
-    delta = np.where(x == 1, -h, h)
-    with np.errstate(over="ignore"):
-        p = np.where(delta <= 0, 1.0, np.exp(-np.maximum(delta, 0.0) * beta))
+    ref = np.asarray(ref, dtype=np.int64)
+    sign = 1 - 2 * x
+    delta = sign * h
+    p = np.exp(-np.maximum(delta, 0.0) * beta)
     flip = (ref == 0) & (u_wake < wake) & (u_acc < p * P_ONE)
     ref = np.where(flip, u_ref, np.maximum(ref - 1, 0))
-    s = np.where(flip, 1 - 2 * x, 0)
-    x = x ^ flip.astype(np.int64)
+    s = sign * flip
+    x = x + s
     if flip.any():
         h = h + field_update(s, J)
     cost = 0.5 * np.sum(x * (h + d), axis=-1)
