@@ -24,6 +24,7 @@ import typing as ty
 COMMANDS: dict[str, str] = {
     "dense": "lava_llm.models.dense",
     "solve": "lava_llm.models.qubo.cli",
+    "denoise": "lava_llm.models.denoiser.cli",
 }
 #: Help line and backends of each command, kept here so that building the parser imports
 #: nothing heavy. tests/test_cli.py checks that they agree with the modules.
@@ -32,6 +33,8 @@ COMMAND_INFO: dict[str, tuple[str, tuple[str, ...]]] = {
               ("sim-float", "sim-fixed", "loihi2", "engine", "torch")),
     "solve": ("solve a QUBO or Max-Cut problem by parallel simulated annealing",
               ("engine", "sim-float", "sim-fixed", "loihi2")),
+    "denoise": ("denoise a mono wav with the sparse fixed-point S5 denoiser",
+                ("engine", "sim-float", "sim-fixed", "loihi2", "torch")),
 }
 
 

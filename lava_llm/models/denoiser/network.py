@@ -175,3 +175,16 @@ class LavaStream:
         if self.fixed:
             return self.host.dequantize(self.process_int(self.host.quantize(feats)))
         return self.process_int(np.asarray(feats, np.float64))
+
+
+def evaluate(denoise_fn, pairs) -> dict:
+    """Mean SI-SNR of ``denoise_fn(noisy)`` and mean SI-SNRi over ``(noisy, clean)`` pairs
+    (dB; target = clean)."""
+    snr, snri = [], []
+    for noisy, clean in pairs:
+        est = denoise_fn(np.asarray(noisy, np.float64))
+        snr.append(audio.si_snr(est, np.asarray(clean, np.float64)))
+        snri.append(audio.si_snri(est, np.asarray(noisy, np.float64),
+                                  np.asarray(clean, np.float64)))
+    return {"si_snr_db": float(np.mean(snr)), "si_snri_db": float(np.mean(snri)),
+            "n_clips": len(snri)}
