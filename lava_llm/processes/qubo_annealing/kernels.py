@@ -242,15 +242,16 @@ def split_qubo(q, name: str = "Q"):
 
 
 def quantize_qubo(J, d, scale=None, weight_bits: int = WEIGHT_BITS,
-                  field_bits: int = FIELD_BITS):
+                  field_bits: int = FIELD_BITS, strict: bool = False):
     """Integer couplings and biases for the fixed-point model.
 
     ``K = round(scale * J)`` must fit signed ``weight_bits``; ``c = round(scale * d)`` and every
     reachable field (``|c_i| + sum_j |K_ij|``) must fit signed ``field_bits``; the cost register
     must fit ``COST_BITS``. ``scale=None`` picks 1 when ``J`` and ``d`` are integers that fit,
     else the largest power of two that fits ``J`` into the weight range. Raises ``ValueError``
-    (never wraps) when anything does not fit, or when quantisation would zero a non-zero
-    coupling or bias (the problem's dynamic range exceeds the bit widths).
+    (never wraps) when anything does not fit; with ``strict=True`` also when rounding would
+    zero a non-zero coupling or bias (the problem's dynamic range exceeds the bit widths).
+    Rounding otherwise costs at most half a unit ``1/scale`` per entry.
 
     Returns ``(K, c, scale)`` with ``K`` scipy CSR int64, ``c`` int64.
     """
@@ -279,10 +280,10 @@ def quantize_qubo(J, d, scale=None, weight_bits: int = WEIGHT_BITS,
                          f"{np.abs(K.data).max():g}, beyond the {weight_bits}-bit weight range "
                          f"[-{wmax + 1}, {wmax}]; use a smaller scale")
     lost = int(np.sum((K.data == 0) & (J.data != 0))) + int(np.sum((c == 0) & (d != 0)))
-    if lost:
+    if lost and strict:
         raise ValueError(f"{lost} non-zero Q entries round to 0 at scale {scale:g}: the dynamic "
                          f"range of Q (max |Q_ij + Q_ji| = {jmax:g}) exceeds {weight_bits}-bit "
-                         "weights; rescale or round Q yourself")
+                         "weights (strict=True); rescale or round Q yourself")
     K.eliminate_zeros()
     row_abs = np.asarray(abs(K).sum(axis=1)).ravel() + np.abs(c)
     if row_abs.max() > fmax:

@@ -95,3 +95,8 @@ class QuboAnnealer(AbstractProcess):
         self.best_x = Var(shape=shape, init=x0.copy())
         self.n_vars = n
         self.scale = scale
+
+    def __del__(self):
+        # a constructor that raised before AbstractProcess.__init__ left no runtime to stop
+        if hasattr(self, "_runtime"):
+            super().__del__()
