@@ -74,7 +74,9 @@ def test_quantize_ranges():
         kernels.quantize_qubo(J, d, scale=1000)
     J, d = kernels.split_qubo(np.diag([2.0**23, 1.0]))
     with pytest.raises(ValueError, match="24-bit field"):
-        kernels.quantize_qubo(J, d)
+        kernels.quantize_qubo(J, d, scale=1.0)
+    K, c, s = kernels.quantize_qubo(J, d)  # automatic scale halves it to fit
+    assert s == 0.5 and c.tolist() == [2**22, 0]
 
 
 def test_beta_fixed_range_errors():
