@@ -1,0 +1,202 @@
+"""Generation on every backend: prompt prefill, then token by token.
+
+>>> from lava_llm.models.lm.generate import LanguageModel
+>>> lm = LanguageModel.load()                         # the shipped checkpoint
+>>> out = lm.generate("ROMEO:", 20, backend="sim-fixed", seed=0)   # doctest: +SKIP
+
+Backends: ``torch`` (float32 torch model, float sampler), ``sim-float`` (Lava floating_pt
+models, float64), ``sim-fixed`` (Lava fixed_pt models), ``loihi2`` (same fixed models via
+``run_config("loihi2")``, which raises where no Loihi 2 is present), ``engine`` (vectorised
+integer engine). ``engine`` and ``sim-fixed`` produce identical tokens and logits; ``sim-float``
+matches ``torch`` (logits within 1e-4 in float64).
+
+Result dict: ``token_ids`` (generated ids), ``text`` (decoded when a tokenizer is present),
+``logits`` (per step, prompt and generated; real units), ``tokens_per_s`` (decode rate:
+generated tokens after the first / their wall time; all tokens / total time when only one),
+``time_to_first_token_s`` (wall time from the call to the first generated token, *including*
+network build, compile and runtime start for Lava), ``startup_s`` (Lava: build + compile +
+start + first step), ``total_s``, ``backend``, ``leaf_processes`` (Lava).
+
+Limits: prompts of 1 to :data:`~lava_llm.models.lm.config.MAX_PROMPT_TOKENS` tokens; 1 to
+:data:`~lava_llm.models.lm.config.MAX_NEW_TOKENS` new tokens.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from lava_llm import validation as V
+from lava_llm.models.lm import engine, export
+from lava_llm.models.lm.config import MAX_NEW_TOKENS, MAX_PROMPT_TOKENS
+from lava_llm.processes.lm_blocks import kernels as lk
+from lava_llm.run import ALL_BACKENDS, check_backend
+
+BACKENDS = ("sim-fixed", "sim-float", "loihi2", "engine", "torch")
+
+
+class LanguageModel:
+    """Parameters + tokenizer + static calibration, with cached float/integer/torch forms."""
+
+    def __init__(self, params, tokenizer=None, calibration: dict | None = None,
+                 calib_ids=None):
+        self.params = params.check()
+        self.tokenizer = tokenizer
+        if calibration is None:
+            if calib_ids is None:  # no text at hand: seeded random tokens
+                calib_ids = np.random.default_rng(0).integers(
+                    0, params.config.vocab_size, (8, 64))
+            calibration = export.calibrate(params, calib_ids)
+        self.calibration = calibration
+        self._float = self._int = self._torch = None
+
+    @classmethod
+    def load(cls, folder=None) -> "LanguageModel":
+        from lava_llm.models.lm.checkpoint import load_checkpoint
+
+        ck = load_checkpoint(folder)
+        return cls(ck.params, ck.tokenizer, ck.calibration)
+
+    @property
+    def config(self):
+        return self.params.config
+
+    @property
+    def float_model(self) -> dict:
+        if self._float is None:
+            self._float = export.float_model(self.params)
+        return self._float
+
+    @property
+    def int_model(self) -> dict:
+        if self._int is None:
+            self._int = export.export_int(self.params, self.calibration)
+        return self._int
+
+    def torch_model(self, dtype=None):
+        import torch
+
+        from lava_llm.training.hgrn import HGRNBitForCausalLM
+
+        dtype = dtype or torch.float32
+        if self._torch is None or self._torch[0] != dtype:
+            self._torch = (dtype, HGRNBitForCausalLM.from_params(self.params, dtype).eval())
+        return self._torch[1]
+
+    # ------------------------------------------------------------------ inputs
+    def encode(self, prompt) -> np.ndarray:
+        """Prompt text (needs a tokenizer) or token ids -> checked 1-D int64 ids."""
+        if isinstance(prompt, str):
+            if self.tokenizer is None:
+                raise ValueError("this model has no tokenizer: pass token ids, not text")
+            ids = self.tokenizer.encode(prompt)
+        else:
+            ids = V.check_int_range("prompt token ids", np.atleast_1d(prompt), 0,
+                                    self.config.vocab_size - 1)
+        if ids.ndim != 1 or ids.size < 1:
+            raise ValueError(f"prompt must hold 1 to {MAX_PROMPT_TOKENS} tokens, got "
+                             f"{ids.size}")
+        if ids.size > MAX_PROMPT_TOKENS:
+            raise ValueError(f"prompt has {ids.size} tokens; the maximum is "
+                             f"{MAX_PROMPT_TOKENS} (MAX_PROMPT_TOKENS)")
+        return ids.astype(np.int64)
+
+    # ------------------------------------------------------------------ generation
+    def generate(self, prompt, n_new: int, *, backend: str = "sim-fixed", seed: int = 0,
+                 temperature: float = 0.0, top_k: int = 0, record_logits: bool = True) -> dict:
+        check_backend(backend, ALL_BACKENDS)
+        n_new = V.check_int("tokens", n_new, 1, MAX_NEW_TOKENS)
+        seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
+        temperature, top_k = lk.check_sampling(temperature, top_k, self.config.vocab_size)
+        ids = self.encode(prompt)
+        kw = dict(seed=seed, temperature=temperature, top_k=top_k)
+        if backend in ("sim-float", "sim-fixed", "loihi2"):
+            out = self._generate_lava(ids, n_new, backend, record_logits, **kw)
+        else:
+            out = self._generate_host(ids, n_new, backend, **kw)
+        out["backend"] = backend
+        out["prompt_ids"] = ids
+        if self.tokenizer is not None:
+            out["text"] = self.tokenizer.decode(out["token_ids"])
+        else:
+            out["text"] = None
+        return out
+
+    def _generate_host(self, ids, n_new, backend, *, seed, temperature, top_k):
+        rng = np.random.default_rng(seed)
+        t0 = time.perf_counter()
+        if backend == "engine":
+            qm = self.int_model
+            scale = 2.0 ** -qm["logit_frac"]
+
+            def step(x, state):
+                return engine.int_forward(qm, x[None], state)
+
+            sampler = lk.sample_int
+        else:
+            import torch
+
+            model = self.torch_model()
+            scale = 1.0
+
+            @torch.no_grad()
+            def step(x, state):
+                logits, state = model(torch.from_numpy(x[None]), state)
+                return logits.double().numpy(), state
+
+            sampler = lk.sample_float
+        logits, state = step(ids, None)
+        all_logits = [logits[0]]
+        tokens = [sampler(logits[0, -1], rng, temperature, top_k)]
+        ttft = time.perf_counter() - t0
+        for _ in range(n_new - 1):
+            logits, state = step(np.array([tokens[-1]]), state)
+            all_logits.append(logits[0])
+            tokens.append(sampler(logits[0, -1], rng, temperature, top_k))
+        total = time.perf_counter() - t0
+        return _timing({"token_ids": np.array(tokens, np.int64),
+                        "logits": np.concatenate(all_logits) * scale,
+                        "logits_raw": np.concatenate(all_logits)}, n_new, ttft, total)
+
+    def _generate_lava(self, ids, n_new, backend, record_logits, *, seed, temperature,
+                       top_k):
+        from lava_llm.models.lm.network import build_network
+        from lava_llm.run import lava_session, run_config
+
+        cfg = run_config(backend)  # raises Loihi2UnavailableError where there is no Loihi 2
+        t0 = time.perf_counter()
+        fixed = backend != "sim-float"
+        net = build_network(self.float_model, self.int_model if fixed else None, ids, n_new,
+                            temperature=temperature, top_k=top_k, seed=seed,
+                            record_logits=record_logits)
+        P = ids.size
+        with lava_session(net.embedding, cfg) as session:
+            session.run(1)
+            startup = time.perf_counter() - t0
+            if P > 1:
+                session.run(P - 1)
+            ttft = time.perf_counter() - t0
+            if n_new > 1:
+                session.run(n_new - 1)
+            total = time.perf_counter() - t0
+            tokens = np.rint(net.head.tokens.get()).astype(np.int64)[P - 1:]
+            logits = np.asarray(net.head.logits_hist.get())
+        scale = 2.0 ** -self.int_model["logit_frac"] if fixed else 1.0
+        out = {"token_ids": tokens, "logits": logits * scale, "logits_raw": logits,
+               "startup_s": startup, "leaf_processes": net.leaf_count}
+        return _timing(out, n_new, ttft, total)
+
+
+def _timing(out: dict, n_new: int, ttft: float, total: float) -> dict:
+    decode = total - ttft
+    out.update(time_to_first_token_s=ttft, total_s=total,
+               tokens_per_s=(n_new - 1) / decode if n_new > 1 and decode > 0 else n_new / total)
+    return out
+
+
+def generate(prompt, n_new: int, *, backend: str = "sim-fixed", checkpoint=None, seed: int = 0,
+             temperature: float = 0.0, top_k: int = 0) -> dict:
+    """Load ``checkpoint`` (default: the shipped one) and generate; see
+    :meth:`LanguageModel.generate`."""
+    return LanguageModel.load(checkpoint).generate(prompt, n_new, backend=backend, seed=seed,
+                                                   temperature=temperature, top_k=top_k)

@@ -1,0 +1,64 @@
+"""Lava network builder for the MatMul-free LM (any config).
+
+One Lava time step per token. The network is a ring of ``2 * num_layers + 2`` leaf
+Processes::
+
+    TokenEmbedding -> [MLGRUBlock -> GLUBlock] x num_layers -> LMHead --(token)--> TokenEmbedding
+
+Every hop is same-step (each model receives, computes and sends in one ``run_spk``); the
+embedding sends first and receives the readout's token after, which closes the
+autoregressive loop inside Lava: prompt prefill and generation are one ``run`` of
+``n_prompt + n_new - 1`` steps, with no host round-trip per token. Tokens and logits are read
+from the head's Vars afterwards.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from lava_llm.processes.gated_recurrence import MLGRUBlock
+from lava_llm.processes.lm_blocks import GLUBlock, LMHead, TokenEmbedding
+
+
+@dataclasses.dataclass
+class LMNetwork:
+    embedding: TokenEmbedding
+    blocks: list
+    head: LMHead
+
+    @property
+    def leaf_count(self) -> int:
+        return 2 + len(self.blocks)
+
+
+def build_network(float_model: dict, int_model: dict | None, prompt_ids, n_new: int, *,
+                  temperature: float = 0.0, top_k: int = 0, seed: int = 0,
+                  record_logits: bool = True) -> LMNetwork:
+    """Wire the Processes for a prompt and ``n_new`` generated tokens.
+
+    ``float_model`` / ``int_model``: :func:`~lava_llm.models.lm.export.float_model` and
+    :func:`~lava_llm.models.lm.export.export_int` of the same parameters (``int_model`` may be
+    None for ``sim-float`` only).
+    """
+    from lava_llm import validation as V
+
+    n_new = V.check_int("n_new", n_new, 1)
+    eps = float_model["eps"]
+    emb = TokenEmbedding(table=float_model["emb"], prompt=prompt_ids,
+                         table_q=None if int_model is None else int_model["emb"])
+    n_prompt = int(emb.prompt.init.size)
+    blocks = []
+    for li, lf in enumerate(float_model["layers"]):
+        lq = None if int_model is None else int_model["layers"][li]
+        blocks.append(MLGRUBlock(layer_float=lf, layer_int=lq, eps=eps, name=f"mlgru{li}"))
+        blocks.append(GLUBlock(layer_float=lf, layer_int=lq, eps=eps, name=f"glu{li}"))
+    head = LMHead(head_float=float_model["head"],
+                  head_int=None if int_model is None else int_model["head"],
+                  n_prompt=n_prompt, n_steps=n_prompt + n_new - 1, temperature=temperature,
+                  top_k=top_k, seed=seed, record_logits=record_logits, eps=eps)
+    prev = emb.s_out
+    for b in blocks:
+        prev.connect(b.a_in)
+        prev = b.s_out
+    prev.connect(head.a_in)
+    head.s_out.connect(emb.a_in)
+    return LMNetwork(emb, blocks, head)

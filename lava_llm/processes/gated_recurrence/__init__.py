@@ -1,0 +1,3 @@
+from lava_llm.processes.gated_recurrence.process import MLGRU, MLGRUBlock
+
+__all__ = ["MLGRU", "MLGRUBlock"]

@@ -1,0 +1,110 @@
+"""Processes of the MLGRU: the neuron (per-channel state) and the fused token-mixer block."""
+from __future__ import annotations
+
+import typing as ty
+
+import numpy as np
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess, LogConfig
+from lava.magma.core.process.variable import Var
+
+from lava_llm import fixed_point as fp
+from lava_llm import validation as V
+from lava_llm.processes.gated_recurrence import kernels as gk
+
+
+class MLGRU(AbstractProcess):
+    r"""MLGRU neurons: ``n`` channels with a gated linear recurrent state.
+
+    Dynamics (each time step; ``a_in = [i_pre, f_pre]``, shape ``(2n,)``)::
+
+        float:  f = lb + (1 - lb) * sigmoid(f_pre);  c = SiLU(i_pre) * (1 - f)
+                h = f * h + c;                        s_out = h
+        fixed:  f = lb_q + ((2**12 - lb_q) * sigmoid_fixed(f_pre) >> 12)
+                c = silu_fixed(i_pre) * (2**12 - f) >> 12
+                h = sat24((f * h >> 12) + c);         s_out = h
+
+    Fixed-point inputs, gates and state carry 12 fractional bits (``GATE_FRAC``); sigmoid and
+    SiLU are the lookup tables of :mod:`lava_llm.fixed_point`; ``>>`` rounds half away from
+    zero; the state saturates at 24 bits. ``lb = 0`` (default) is the plain recurrence
+    (exactly, in both models).
+
+    Parameters
+    ----------
+    n : int
+        Number of channels.
+    lower_bound : array (n,) in [0, 1), optional
+        Forget-gate lower bound ``lb`` (HGRN's per-layer bound; 0 for the first layer).
+    """
+
+    def __init__(self, *, n: int, lower_bound=None, name: ty.Optional[str] = None,
+                 log_config: ty.Optional[LogConfig] = None):
+        n = V.check_int("n", n, 1)
+        lb = np.zeros(n) if lower_bound is None else V.check_shape(
+            "lower_bound", V.check_finite("lower_bound", lower_bound), (n,)).astype(np.float64)
+        if lb.size and (lb.min() < 0 or lb.max() >= 1):
+            raise ValueError(f"lower_bound must lie in [0, 1), found [{lb.min()}, {lb.max()}]")
+        super().__init__(shape=(n,), name=name, log_config=log_config)
+        self.a_in = InPort(shape=(2 * n,))
+        self.s_out = OutPort(shape=(n,))
+        self.h = Var(shape=(n,), init=np.zeros(n))
+        self.lb = Var(shape=(n,), init=lb)
+        self.lb_q = Var(shape=(n,), init=np.round(lb * gk.ONE).astype(np.int64))
+
+
+class MLGRUBlock(AbstractProcess):
+    r"""Fused HGRNBit token mixer: one leaf that holds a whole ``attn`` sub-block.
+
+    Dynamics (each time step, ``x = a_in`` the residual stream, ``h`` the MLGRU state)::
+
+        a = RMSNorm(x) * attn_norm
+        i_pre, f_pre, g_pre = BL_i(a), BL_f(a), BL_g(a)          (BitLinear: ternary weights)
+        h = MLGRU(i_pre, f_pre; lb)                              (see :class:`MLGRU`)
+        s_out = x + BL_o(RMSNorm(g_pre) * g_norm * SiLU(h))
+
+    The float model evaluates it in float64 with per-token absmax int8 BitLinear inputs (as
+    torch); the fixed model with the integer kernels of
+    :mod:`lava_llm.processes.gated_recurrence.kernels` (residual ``x_frac`` fractional bits,
+    24-bit saturating; int8 BitLinear inputs with static calibrated scales; 12-bit-fraction
+    gates and 24-bit state). Fusing the sub-block into one leaf keeps the Lava CPU backend at
+    one OS process per block instead of eleven.
+
+    Parameters
+    ----------
+    layer_float : dict
+        The layer's float parameters (:func:`lava_llm.models.lm.export.float_model`).
+    layer_int : dict, optional
+        The layer's integer parameters (:func:`lava_llm.models.lm.export.export_int`);
+        needed by the fixed model.
+    eps : float
+        RMSNorm epsilon.
+    """
+
+    def __init__(self, *, layer_float: dict, layer_int: ty.Optional[dict] = None,
+                 eps: float = 1e-6, name: ty.Optional[str] = None,
+                 log_config: ty.Optional[LogConfig] = None):
+        H = _check_layer(layer_float, layer_int)
+        super().__init__(shape=(H,), layer_float=layer_float, layer_int=layer_int,
+                         eps=V.check_positive("eps", eps), name=name, log_config=log_config)
+        self.a_in = InPort(shape=(H,))
+        self.s_out = OutPort(shape=(H,))
+        self.h = Var(shape=(H,), init=np.zeros(H))
+
+
+def _check_layer(layer_float: dict, layer_int) -> int:
+    if not isinstance(layer_float, dict):
+        raise TypeError(f"layer_float must be a dict, got {type(layer_float).__name__}")
+    missing = [k for k in ("i", "f", "g", "o", "attn_norm", "g_norm") if k not in layer_float]
+    if missing:
+        raise ValueError(f"layer_float lacks {missing}")
+    H = int(np.size(layer_float["attn_norm"]))
+    for k in "ifgo":
+        shp = tuple(np.shape(layer_float[k].trits))
+        if shp != (H, H):
+            raise ValueError(f"layer_float[{k!r}] weights have shape {shp}, need {(H, H)}")
+    if layer_int is not None:
+        for k in "ifgo":
+            if tuple(np.shape(layer_int[k]["trits"])) != (H, H):
+                raise ValueError(f"layer_int[{k!r}] trits do not have shape {(H, H)}")
+        fp.check_bits("layer_int['o'] mant", layer_int["o"]["mant"], 16, signed=False)
+    return H
