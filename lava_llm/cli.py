@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "dense": "lava_llm.models.dense",
     "solve": "lava_llm.models.qubo.cli",
     "denoise": "lava_llm.models.denoiser.cli",
+    "generate": "lava_llm.models.lm.cli",
 }
 #: Help line and backends of each command, kept here so that building the parser imports
 #: nothing heavy. tests/test_cli.py checks that they agree with the modules.
@@ -35,6 +36,8 @@ COMMAND_INFO: dict[str, tuple[str, tuple[str, ...]]] = {
               ("engine", "sim-float", "sim-fixed", "loihi2")),
     "denoise": ("denoise a mono wav with the sparse fixed-point S5 denoiser",
                 ("engine", "sim-float", "sim-fixed", "loihi2", "torch")),
+    "generate": ("generate text with the MatMul-free LM (MLGRU + GLU) from a prompt",
+                 ("sim-fixed", "sim-float", "loihi2", "engine", "torch")),
 }
 
 
