@@ -1,0 +1,137 @@
+"""LM blocks: integer RMSNorm / BitLinear / GLU kernels vs naive references and float,
+samplers, and the RMSNorm + GLU Processes on Lava (fixed == kernels)."""
+import numpy as np
+import pytest
+from lava.proc.io.sink import RingBuffer as Sink
+from lava.proc.io.source import RingBuffer as Source
+
+from lava_llm import fixed_point as fp
+from lava_llm.models.lm.params import TernaryLinear
+from lava_llm.processes.lm_blocks import GLU, LMHead, RMSNorm, TokenEmbedding
+from lava_llm.processes.lm_blocks import kernels as lk
+from lava_llm.processes.ternary_dense import kernels as td
+from lava_llm.run import lava_session, run_config
+
+
+@pytest.mark.parametrize("rows,n_in,n_out", [(1, 1, 1), (3, 17, 5), (8, 64, 40)])
+def test_linear_acc_equals_ternary_matvec(rows, n_in, n_out):
+    rng = np.random.default_rng(rows + n_in)
+    q = rng.integers(-128, 128, (rows, n_in))
+    w = rng.integers(-1, 2, (n_out, n_in)).astype(np.int8)
+    np.testing.assert_array_equal(lk.int_linear_acc(q, w), td.ternary_matvec(q, w))
+
+
+def naive_norm(x, x_frac, wm, ws, eps_q):
+    """Row by row with Python ints (rsqrt LUT from fixed_point)."""
+    ss = sum(int(v) * int(v) for v in x) + eps_q
+    r = int(fp.rsqrt_fixed(ss, 2 * x_frac, lk.NORM_R))
+    out = []
+    for v, m in zip(x, wm):
+        p = int(v) * r
+        k = x_frac + lk.NORM_R - lk.NORM_T
+        t = int(np.sign(p)) * ((abs(p) + (1 << (k - 1))) >> k) if k else p
+        u = t * int(m)
+        out.append(int(np.sign(u)) * ((abs(u) + (1 << (ws - 1))) >> ws) if ws else u)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("n,x_frac,scale", [(1, 12, 1.0), (9, 16, 0.01), (9, 8, 1.0), (64, 12, 30.0),
+                                            (128, 16, 2.0)])
+def test_int_rms_norm_matches_naive_and_float(n, x_frac, scale):
+    rng = np.random.default_rng(n)
+    x = rng.normal(0, scale, (4, n))
+    g = 1 + 0.3 * rng.normal(size=n)
+    norm = lk.make_int_norm(g, in_frac=x_frac, out_frac=12)
+    xq = np.round(x * 2.0 ** x_frac).astype(np.int64)
+    y = lk.int_norm(xq, norm)
+    for r in range(4):
+        np.testing.assert_array_equal(
+            y[r], naive_norm(xq[r], x_frac, norm["wm"], norm["ws"], norm["eps_q"]))
+    ref = lk.rms_norm(xq / 2.0 ** x_frac, g)
+    assert np.max(np.abs(y / 4096 - ref)) < 3e-3 * max(1, np.abs(ref).max())
+
+
+def test_int_bitlinear_close_to_float():
+    rng = np.random.default_rng(1)
+    n, m = 64, 32
+    w = rng.normal(size=(m, n))
+    t, a = fp.ternary_absmean(w)
+    lin = TernaryLinear(t.astype(np.int8), float(a), 1 + 0.1 * rng.normal(size=n))
+    x = rng.normal(size=(50, n))
+    normed = lk.rms_norm(x, lin.norm_weight)
+    q = lk.make_int_linear(lin, in_frac=12, out_frac=12, amax=np.abs(normed).max())
+    yq = lk.int_bitlinear(np.round(x * 4096).astype(np.int64), q) / 4096
+    yf = lk.bitlinear(x, lin)
+    assert np.corrcoef(yq.ravel(), yf.ravel())[0, 1] > 0.995
+
+
+def test_int_glu_matches_naive():
+    rng = np.random.default_rng(2)
+    z = rng.integers(-8 << 12, 8 << 12, (3, 10))
+    out = lk.int_glu(z)
+    for r in range(3):
+        for k in range(5):
+            s = int(fp.silu_fixed(int(z[r, k]), 12, 12))
+            p = s * int(z[r, k + 5])
+            want = int(np.sign(p)) * ((abs(p) + 2048) >> 12)
+            assert out[r, k] == want
+    zf = z / 4096.0
+    assert np.max(np.abs(out / 4096 - lk.glu(zf))) < 0.05
+
+
+def test_samplers():
+    logits = np.array([0.1, 2.0, 1.9, -3.0])
+    assert lk.sample_float(logits, None) == 1
+    assert lk.sample_int(np.round(logits * 4096), None) == 1
+    draws = [lk.sample_float(logits, np.random.default_rng(s), 1.0, 2) for s in range(200)]
+    assert set(draws) == {1, 2}
+    draws_q = [lk.sample_int(np.round(logits * 4096).astype(int), np.random.default_rng(s),
+                             1.0, 0) for s in range(400)]
+    freq = np.bincount(draws_q, minlength=4) / 400
+    p = np.exp(logits) / np.exp(logits).sum()
+    assert np.max(np.abs(freq - p)) < 0.08
+    a = [lk.sample_int(np.arange(4) * 100, np.random.default_rng(7), 0.7, 3) for _ in range(3)]
+    assert len(set(a)) == 1  # seeded: reproducible
+    with pytest.raises(ValueError, match="temperature"):
+        lk.check_sampling(-1.0, 0, 4)
+    with pytest.raises(ValueError, match="top_k"):
+        lk.check_sampling(1.0, 5, 4)
+
+
+def test_norm_and_glu_processes_on_lava():
+    rng = np.random.default_rng(3)
+    n, T = 8, 4
+    g = 1 + 0.2 * rng.normal(size=2 * n)
+    data = rng.integers(-(3 << 12), 3 << 12, (2 * n, T))
+    outs = {}
+    for backend in ("sim-fixed", "sim-float"):
+        norm = RMSNorm(weight=g, in_frac=12, out_frac=12)
+        glu = GLU(n=n)
+        src = Source(data=data if backend == "sim-fixed" else data / 4096.0)
+        sink = Sink(shape=(n,), buffer=T)
+        src.s_out.connect(norm.a_in)
+        norm.s_out.connect(glu.a_in)
+        glu.s_out.connect(sink.a_in)
+        with lava_session(norm, run_config(backend)) as s:
+            s.run(T)
+            outs[backend] = sink.data.get()
+    ref = lk.int_glu(lk.int_norm(data.T, lk.make_int_norm(g, in_frac=12, out_frac=12)))
+    np.testing.assert_array_equal(outs["sim-fixed"].T, ref)
+    ref_f = lk.glu(lk.rms_norm(data.T / 4096.0, g))
+    np.testing.assert_allclose(outs["sim-float"].T, ref_f, rtol=1e-10, atol=1e-12)
+
+
+def test_process_bad_inputs():
+    table = np.zeros((5, 3))
+    with pytest.raises(ValueError, match="prompt"):
+        TokenEmbedding(table=table, prompt=[1, 7])
+    with pytest.raises(ValueError, match="prompt"):
+        TokenEmbedding(table=table, prompt=[])
+    with pytest.raises(ValueError, match="weight"):
+        RMSNorm(weight=np.ones((2, 2)))
+    head = {"norm": np.ones(3), "lm_head": TernaryLinear(np.zeros((5, 3), np.int8), 1.0,
+                                                         np.ones(3))}
+    with pytest.raises(ValueError, match="top_k"):
+        LMHead(head_float=head, n_prompt=1, n_steps=2, temperature=1.0, top_k=9)
+    with pytest.raises(ValueError, match="n_steps"):
+        LMHead(head_float=head, n_prompt=3, n_steps=2)
