@@ -273,21 +273,12 @@ def transformer_synthetic_timer(vocab, hidden, layers, mlp, heads, max_len, seed
 
 
 def shipped_config():
-    """The shipped demo checkpoint's config (``lava_llm/checkpoints/*/config.json`` of an LM),
-    or None."""
-    import json
+    """``(name, LMConfig)`` of the shipped demo checkpoint, or None when it is absent."""
+    from lava_llm.models.lm.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
 
-    from lava_llm.models.lm.config import LMConfig
-
-    root = Path(__file__).resolve().parent.parent / "lava_llm" / "checkpoints"
-    for path in sorted(root.glob("*/config.json")):
-        d = json.loads(path.read_text())
-        if "hidden_size" in d and "vocab_size" in d:
-            try:
-                return path.parent.name, LMConfig.from_dict(d)
-            except ValueError:
-                continue
-    return None
+    if not (DEFAULT_CHECKPOINT / "config.json").is_file():
+        return None
+    return DEFAULT_CHECKPOINT.name, load_checkpoint(DEFAULT_CHECKPOINT).params.config
 
 
 def context_rows(name, cfg, contexts, new_tokens, repeat):
