@@ -236,3 +236,22 @@ def test_numpy_engine_and_converted_checkpoint(tmp_path, small):
     logits, _ = engine.int_forward(q, np.array([IDS]))
     assert logits.shape == (1, len(IDS), SMALL["vocab_size"])
     assert hf.main([str(tmp_path / "missing"), str(tmp_path / "x")]) == 2
+
+
+def test_cli_generates_from_an_hf_folder(tmp_path, small, capsys):
+    # `lava-llm generate --checkpoint HF_DIR` (token ids as the prompt: no tokenizer); the
+    # greedy tokens equal the reference's argmax continuation
+    from lava_llm.cli import main
+
+    cfg, sd = small
+    src = write_checkpoint(tmp_path / "hf", cfg, sd)
+    assert main(["generate", "--checkpoint", str(src), "--prompt", "1,5,36", "--tokens", "4",
+                 "--backend", "torch", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    ids = [1, 5, 36]
+    for _ in range(4):
+        ids.append(int(ref.hgrn_bit_logits(sd, cfg, ids)[-1].argmax()))
+    assert out["token_ids"] == ids[3:]
+    assert main(["generate", "--checkpoint", str(tmp_path / "nope"), "--prompt", "1",
+                 "--backend", "engine"]) == 2
+    assert "does not exist" in capsys.readouterr().err
