@@ -21,7 +21,6 @@ reference) is ALWAYS the last argument. Both are in dB, zero-mean, scale-invaria
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -204,7 +203,3 @@ def write_wav(path, wave, sample_rate: int) -> Path:
         raise FileNotFoundError(f"output folder {str(p.parent)!r} does not exist")
     sf.write(str(p), np.clip(x, -1.0, 1.0), int(sample_rate), subtype="PCM_16")
     return p
-
-
-def db(x: float) -> float:
-    return 10 * math.log10(x)

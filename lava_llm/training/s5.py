@@ -53,8 +53,6 @@ quantised statically at export (16 bits, calibrated power-of-two scales), not du
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 import typing as ty
 
@@ -65,6 +63,7 @@ from torch import nn
 from lava_llm import audio
 from lava_llm import fixed_point as fp
 from lava_llm import validation as V
+from lava_llm.models.denoiser.config import DenoiserConfig  # noqa: F401  (re-exported)
 
 LAM_BITS = 16
 LAM_FRAC = 15
@@ -73,43 +72,6 @@ ACT_BITS = 16
 PRUNE_START, PRUNE_END, PRUNE_EVENTS = 0.05, 0.90, 10
 QAT_FRACTION = 0.2
 BN_EPS = 1e-5
-
-
-# --------------------------------------------------------------------------- configuration
-@dataclasses.dataclass
-class DenoiserConfig:
-    """Shape of the S5 denoiser. ``n_bins`` follows from ``sample_rate`` (32 ms window)."""
-
-    sample_rate: int = 8000
-    d_model: int = 64
-    d_state: int = 64
-    n_layers: int = 2
-    blocks: int = 4
-    dt_min: float = 0.001
-    dt_max: float = 0.1
-
-    def __post_init__(self):
-        V.check_int("sample_rate", self.sample_rate, 1000, 192000)
-        V.check_int("d_model", self.d_model, 1, 4096)
-        V.check_int("d_state", self.d_state, 1, 4096)
-        V.check_int("n_layers", self.n_layers, 1, 64)
-        V.check_int("blocks", self.blocks, 1, self.d_state)
-        if self.d_state % self.blocks:
-            raise ValueError(f"d_state={self.d_state} must be a multiple of blocks="
-                             f"{self.blocks}")
-        if not 0 < self.dt_min <= self.dt_max:
-            raise ValueError(f"need 0 < dt_min <= dt_max, got {self.dt_min}, {self.dt_max}")
-
-    @property
-    def n_bins(self) -> int:
-        return audio.n_bins(self.sample_rate)
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
-
-    @classmethod
-    def from_json(cls, text: str) -> "DenoiserConfig":
-        return cls(**json.loads(text))
 
 
 # --------------------------------------------------------------------------- HiPPO and scans
@@ -513,22 +475,6 @@ def train_denoiser(model: S5Denoiser, data, steps: int, *, sparsity: float = 0.0
 
 
 # --------------------------------------------------------------------------- export
-def _csr(mat: np.ndarray, mask: np.ndarray, prefix: str, out: dict, dtype=np.float64,
-         parts: dict | None = None):
-    """Store ``mat`` (and ``parts``: other matrices with the same pattern) as CSR under
-    ``prefix``: ``{prefix}_indptr``, ``{prefix}_indices``, ``{prefix}_data`` ..."""
-    import scipy.sparse as sp
-
-    pat = sp.csr_matrix(np.asarray(mask) > 0)
-    pat.sort_indices()
-    rows = np.repeat(np.arange(pat.shape[0]), np.diff(pat.indptr))
-    out[f"{prefix}_indptr"] = pat.indptr.astype(np.int64)
-    out[f"{prefix}_indices"] = pat.indices.astype(np.int64)
-    out[f"{prefix}_data"] = np.asarray(mat)[rows, pat.indices].astype(dtype)
-    for name, m in (parts or {}).items():
-        out[f"{prefix}_{name}"] = np.asarray(m)[rows, pat.indices].astype(dtype)
-
-
 @torch.no_grad()
 def export_float(model: S5Denoiser) -> dict:
     """Float parameters (BatchNorm folded, eval mode; the fake-quantised values when the model
