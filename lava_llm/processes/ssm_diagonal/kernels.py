@@ -198,18 +198,26 @@ def dequantize_mask(mask_q: np.ndarray, e_m: int) -> np.ndarray:
     return np.asarray(mask_q, dtype=np.float64) * 2.0 ** -int(e_m)
 
 
-def int_run(net: Net, feats_q: np.ndarray, state: dict | None = None):
+def int_run(net: Net, feats_q: np.ndarray, state: dict | None = None,
+            trace: list | None = None):
     """Integer forward of 16-bit frames ``feats_q`` ``(T, F)`` from ``state`` ->
     ``(mask_q (T, F) int64, new state)``. See the module docstring for every rounding and
-    saturation."""
+    saturation. ``trace``: a list that receives ``(matrix, sparse matrix, inputs (T, in))``
+    for every weight product (for :func:`op_counts`)."""
     a, e = net.a, net.e
+    rec = (lambda *item: trace.append(item)) if trace is not None else (lambda *item: None)
     f = fp.saturate(np.asarray(feats_q, dtype=np.int64), ACT_BITS)
     st = state or zero_state(net.p, "q")
     s_re_all, s_im_all = st["s_re"].copy(), st["s_im"].copy()
+    rec("enc", net.enc, f)
     x = fp.saturate(fp.shift(_mm(net.enc, f), e["x"] - e["enc"] - e["in"]) + a["enc_b"],
                     ACT_BITS)
     for l in range(net.L):
         n_in = (e["s"][l] - e["b"][l] - e["x"])[None, :]
+        rec("b_re", net.b_re[l], x)
+        rec("b_im", net.b_im[l], x)
+        if trace is not None:
+            rec("d", sp.csr_matrix(np.diag(a["d"][l])), x)
         in_re = fp.saturate(fp.shift(_mm(net.b_re[l], x), n_in) + a["sb_re"][l], STATE_BITS)
         in_im = fp.saturate(fp.shift(_mm(net.b_im[l], x), n_in) + a["sb_im"][l], STATE_BITS)
         lr, li = a["lam_re"][l], a["lam_im"][l]
@@ -222,18 +230,51 @@ def int_run(net: Net, feats_q: np.ndarray, state: dict | None = None):
                 fp.saturate(fp.rshift(lr * s_im + li * s_re, LAM_FRAC) + in_im[t], STATE_BITS))
             st_re[t], st_im[t] = s_re, s_im
         s_re_all[l], s_im_all[l] = s_re, s_im
+        rec("c_re", net.c_re[l], st_re)
+        rec("c_im", net.c_im[l], st_im)
         cs = _mm(net.c_re[l], st_re) - _mm(net.c_im[l], st_im)
         y = fp.saturate(fp.shift(cs, e["y"][l] + 1 - e["c"][l] - e["s"][l])
                         + fp.shift(a["d"][l] * x, e["y"][l] - e["d"][l] - e["x"])
                         + a["yb"][l], ACT_BITS)
         act = np.maximum(y, 0)
+        rec("w", net.w[l], act)
         g_in = fp.saturate(fp.shift(_mm(net.w[l], act), GATE_FRAC - e["w"][l] - e["y"][l])
                            + a["wb"][l], ACT_BITS)
         z = fp.rshift(act * fp.sigmoid_fixed(g_in, GATE_FRAC, SIG_FRAC), SIG_FRAC)
         x = fp.saturate(x + fp.shift(z, e["x"] - e["y"][l]), ACT_BITS)
+    rec("dec", net.dec, x)
     mask = fp.saturate(fp.shift(_mm(net.dec, x), e["m"] - e["dec"] - e["x"]) + a["dec_b"],
                        ACT_BITS)
     return mask, {"s_re": s_re_all, "s_im": s_im_all}
+
+
+def op_counts(net: Net, feats_q: np.ndarray) -> dict:
+    """Operations per time step of the fixed model on ``feats_q`` (mean over frames).
+
+    ``synops``: multiply-accumulates of a non-zero weight with a NON-ZERO input, over
+    every weight product (encoder, B re/im, diagonal D, C re/im, GLU W, decoder), i.e. what an
+    event-driven chip does when zero activations send no message; ``synops_dense_input``: the
+    same with every input counted (non-zero weights only). ``neuron_ops``: neuron updates per
+    step: encoder ``H`` + per layer ``2P`` real state units (each 4 multiplies by Lambda_bar) +
+    ``3H`` (S5 output/ReLU, gate sigmoid, GLU product and residual) + decoder ``bins``.
+    ``power_proxy`` = ``synops + 10 * neuron_ops`` (Intel N-DNS).
+    """
+    trace: list = []
+    int_run(net, feats_q, trace=trace)
+    T = max(len(feats_q), 1)
+    syn = dense = 0.0
+    per: dict = {}
+    for name, mat, inp in trace:
+        mat = mat.tocsc(copy=True)
+        mat.eliminate_zeros()  # an entry quantised to 0 costs nothing
+        col_nnz = np.diff(mat.indptr)
+        n = float(((np.asarray(inp) != 0) @ col_nnz).sum()) / T
+        syn += n
+        dense += float(col_nnz.sum())
+        per[name] = per.get(name, 0.0) + n
+    neuron = net.H + net.L * (2 * net.P + 3 * net.H) + net.F
+    return {"synops": syn, "synops_dense_input": dense, "neuron_ops": float(neuron),
+            "power_proxy": syn + 10.0 * neuron, "synops_by_matrix": per, "frames": T}
 
 
 # --------------------------------------------------------------------------- export

@@ -173,3 +173,21 @@ def test_storage_is_proportional_to_nonzeros():
     sparse_p, _ = random_params(2, 6, 8, 5, 0.2, seed=1)
     assert sum(kernels.nnz(sparse_p).values()) < 0.35 * sum(kernels.nnz(dense_p).values())
     assert sparse_p["q_w"].size == kernels.nnz(sparse_p)["w"]
+
+
+def test_op_counts():
+    params, feats = random_params(2, 4, 6, 5, 0.5, seed=9)
+    net = kernels.Net(params, "q")
+    fq = kernels.quantize_input(feats, int(params["e_in"]))
+    c = kernels.op_counts(net, fq)
+    nz = {k: int(np.count_nonzero(params[f"q_{k}"])) for k in
+          ("enc", "b_re", "b_im", "c_re", "c_im", "w", "dec", "d")}
+    assert c["synops_dense_input"] == sum(nz.values())
+    assert 0 < c["synops"] <= c["synops_dense_input"]
+    # the encoder sees every non-zero input feature: count it by hand
+    E = dense(params, "enc", "q")
+    want = sum(np.count_nonzero(E[:, fq[t] != 0]) for t in range(len(fq))) / len(fq)
+    assert c["synops_by_matrix"]["enc"] == pytest.approx(want)
+    L, P, H, F = kernels.dims(params)
+    assert c["neuron_ops"] == H + L * (2 * P + 3 * H) + F
+    assert c["power_proxy"] == pytest.approx(c["synops"] + 10 * c["neuron_ops"])
