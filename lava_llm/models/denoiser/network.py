@@ -139,6 +139,7 @@ class LavaStream:
 
     def __exit__(self, *exc):
         ctx, self._ctx = self._ctx, None
+        self.session = None
         if ctx is not None:
             ctx.__exit__(*exc)
 
@@ -146,7 +147,8 @@ class LavaStream:
         """Raw Lava I/O: frames as they go on the wire (int for fixed backends) ->
         masks as they come back, ``(T, bins)``."""
         if self.session is None:
-            raise RuntimeError("use LavaStream as a context manager: with LavaStream(...) as s")
+            raise RuntimeError("LavaStream is not running: use it as a context manager, "
+                               "with LavaStream(...) as s: s.process(...)")
         frames_q = np.asarray(frames_q)
         if frames_q.ndim != 2 or frames_q.shape[1] != self.n_bins:
             raise ValueError(f"frames must have shape (T, {self.n_bins}), got {frames_q.shape}")

@@ -101,3 +101,15 @@ def test_cli_bad_input(tmp_path, capsys):
     assert main(["denoise", str(wide), str(tmp_path / "o.wav")]) == 2
     assert "expects 8000 Hz" in capsys.readouterr().err
     assert main(["denoise", str(tmp_path / "none.wav"), str(tmp_path / "o.wav")]) == 2
+
+
+def test_lava_stream_misuse(den):
+    stream = network.LavaStream(den.params, "sim-fixed", chunk=4)
+    with pytest.raises(RuntimeError, match="context manager"):
+        stream.process(np.zeros((2, 129)))
+    with pytest.raises(ValueError, match="backend"):
+        network.LavaStream(den.params, "engine")
+    with pytest.raises(ValueError, match="chunk"):
+        network.LavaStream(den.params, "sim-fixed", chunk=0)
+    with pytest.raises(ValueError, match="backend"):
+        den.denoise(np.zeros(800) + 0.01, "gpu")
