@@ -13,7 +13,16 @@ from lava_llm import validation as V
 from lava_llm.processes.gated_recurrence import kernels as gk
 
 
-class MLGRU(AbstractProcess):
+class _Checked(AbstractProcess):
+    """AbstractProcess whose constructor validates before ``super().__init__``: skip Lava's
+    ``__del__`` (which stops a runtime) when validation raised before one could exist."""
+
+    def __del__(self):
+        if hasattr(self, "_runtime"):
+            super().__del__()
+
+
+class MLGRU(_Checked):
     r"""MLGRU neurons: ``n`` channels with a gated linear recurrent state.
 
     Dynamics (each time step; ``a_in = [i_pre, f_pre]``, shape ``(2n,)``)::
@@ -52,7 +61,7 @@ class MLGRU(AbstractProcess):
         self.lb_q = Var(shape=(n,), init=np.round(lb * gk.ONE).astype(np.int64))
 
 
-class MLGRUBlock(AbstractProcess):
+class MLGRUBlock(_Checked):
     r"""Fused HGRNBit token mixer: one leaf that holds a whole ``attn`` sub-block.
 
     Dynamics (each time step, ``x = a_in`` the residual stream, ``h`` the MLGRU state)::

@@ -10,7 +10,9 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_llm.processes.lm_blocks import kernels as lk
-from lava_llm.processes.lm_blocks.process import GLU, GLUBlock, LMHead, RMSNorm, TokenEmbedding
+from lava_llm import fixed_point as fp
+from lava_llm.processes.lm_blocks.process import (GLU, GLUBlock, LMHead, ResidualAdd, RMSNorm,
+                                                   TokenEmbedding)
 
 
 @implements(proc=RMSNorm, protocol=LoihiProtocol)
@@ -60,6 +62,31 @@ class PyGLUModelFixed(PyLoihiProcessModel):
 
     def run_spk(self):
         self.s_out.send(lk.int_glu(self.a_in.recv().astype(np.int64)).astype(np.int32))
+
+
+@implements(proc=ResidualAdd, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyResidualAddModelFloat(PyLoihiProcessModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+
+    def run_spk(self):
+        self.s_out.send(self.s_in.recv() + self.a_in.recv())
+
+
+@implements(proc=ResidualAdd, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyResidualAddModelFixed(PyLoihiProcessModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+    def run_spk(self):
+        y = self.s_in.recv().astype(np.int64) + self.a_in.recv().astype(np.int64)
+        self.s_out.send(fp.saturate(y, fp.MSG_BITS).astype(np.int32))
 
 
 @implements(proc=GLUBlock, protocol=LoihiProtocol)

@@ -13,7 +13,16 @@ from lava_llm import validation as V
 from lava_llm.processes.lm_blocks import kernels as lk
 
 
-class RMSNorm(AbstractProcess):
+class _Checked(AbstractProcess):
+    """AbstractProcess whose constructor validates before ``super().__init__``: skip Lava's
+    ``__del__`` (which stops a runtime) when validation raised before one could exist."""
+
+    def __del__(self):
+        if hasattr(self, "_runtime"):
+            super().__del__()
+
+
+class RMSNorm(_Checked):
     r"""RMS normalisation with a per-channel gain.
 
     Dynamics (each time step)::
@@ -43,7 +52,7 @@ class RMSNorm(AbstractProcess):
         self.wm = Var(shape=(n,), init=q["wm"])
 
 
-class GLU(AbstractProcess):
+class GLU(_Checked):
     r"""Gated linear unit.
 
     Dynamics (each time step, ``[g, u] = chunk(a_in, 2)``)::
@@ -60,7 +69,27 @@ class GLU(AbstractProcess):
         self.s_out = OutPort(shape=(n,))
 
 
-class GLUBlock(AbstractProcess):
+class ResidualAdd(_Checked):
+    r"""Residual connection.
+
+    Dynamics (each time step)::
+
+        float:  s_out = s_in + a_in
+        fixed:  s_out = sat24(s_in + a_in)       (both inputs in the same fixed-point format)
+
+    ``s_in`` carries the skip path (the residual stream), ``a_in`` the branch output.
+    """
+
+    def __init__(self, *, n: int, name: ty.Optional[str] = None,
+                 log_config: ty.Optional[LogConfig] = None):
+        n = V.check_int("n", n, 1)
+        super().__init__(shape=(n,), name=name, log_config=log_config)
+        self.s_in = InPort(shape=(n,))
+        self.a_in = InPort(shape=(n,))
+        self.s_out = OutPort(shape=(n,))
+
+
+class GLUBlock(_Checked):
     r"""Fused HGRNBit channel mixer (one leaf).
 
     Dynamics (each time step, ``x = a_in``)::
@@ -87,7 +116,7 @@ class GLUBlock(AbstractProcess):
         self.s_out = OutPort(shape=(H,))
 
 
-class TokenEmbedding(AbstractProcess):
+class TokenEmbedding(_Checked):
     r"""Token source: prompt tokens first, then the fed-back sampled tokens.
 
     Dynamics (time step ``t``, counting from 0)::
@@ -132,7 +161,7 @@ class TokenEmbedding(AbstractProcess):
         self.token = Var(shape=(1,), init=np.array([prompt[0]]))
 
 
-class LMHead(AbstractProcess):
+class LMHead(_Checked):
     r"""LM head and readout: final RMSNorm, ternary head, sampling.
 
     Dynamics (time step ``t``; ``x = a_in``)::

@@ -7,7 +7,7 @@ from lava.proc.io.source import RingBuffer as Source
 
 from lava_llm import fixed_point as fp
 from lava_llm.models.lm.params import TernaryLinear
-from lava_llm.processes.lm_blocks import GLU, LMHead, RMSNorm, TokenEmbedding
+from lava_llm.processes.lm_blocks import GLU, LMHead, ResidualAdd, RMSNorm, TokenEmbedding
 from lava_llm.processes.lm_blocks import kernels as lk
 from lava_llm.processes.ternary_dense import kernels as td
 from lava_llm.run import lava_session, run_config
@@ -119,6 +119,26 @@ def test_norm_and_glu_processes_on_lava():
     np.testing.assert_array_equal(outs["sim-fixed"].T, ref)
     ref_f = lk.glu(lk.rms_norm(data.T / 4096.0, g))
     np.testing.assert_allclose(outs["sim-float"].T, ref_f, rtol=1e-10, atol=1e-12)
+
+
+def test_residual_add_saturates_on_lava():
+    rng = np.random.default_rng(4)
+    n, T = 5, 3
+    skip = rng.integers(-(1 << 23), 1 << 23, (n, T))
+    skip[0] = (1 << 23) - 10
+    branch = rng.integers(-(1 << 22), 1 << 22, (n, T))
+    branch[0] = 100
+    add = ResidualAdd(n=n)
+    src_s, src_a = Source(data=skip), Source(data=branch)
+    sink = Sink(shape=(n,), buffer=T)
+    src_s.s_out.connect(add.s_in)
+    src_a.s_out.connect(add.a_in)
+    add.s_out.connect(sink.a_in)
+    with lava_session(add, run_config("sim-fixed")) as s:
+        s.run(T)
+        out = sink.data.get()
+    np.testing.assert_array_equal(out, np.clip(skip + branch, -(1 << 23), (1 << 23) - 1))
+    assert np.all(out[0] == (1 << 23) - 1)
 
 
 def test_process_bad_inputs():
