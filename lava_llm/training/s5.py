@@ -5,7 +5,7 @@ API (what the benchmark and the scripts call)
 >>> cfg = DenoiserConfig(sample_rate=8000, d_model=64, d_state=64, n_layers=2)
 >>> model = S5Denoiser(cfg)
 >>> hist = train_denoiser(model, pairs, steps=600, sparsity=0.8, qat=True, seed=0)
->>> params = export_fixed(model, calib=[noisy for noisy, _ in pairs[:8]])
+>>> params = export_fixed(model)   # calibrated on the first 8 training clips (or calib=...)
 >>> # params: dict of numpy arrays (sparse CSR matrices, float AND integer parameters),
 >>> # consumed by lava_llm.processes.ssm_diagonal and lava_llm.models.denoiser.
 >>> est = model.denoise(noisy_wave)          # torch float reference, numpy in/out
@@ -432,6 +432,7 @@ def train_denoiser(model: S5Denoiser, data, steps: int, *, sparsity: float = 0.0
     pairs = [(np.asarray(a, np.float32), np.asarray(b, np.float32)) for a, b in data]
     if not pairs:
         raise ValueError("data is empty")
+    model.calib_waves = [a for a, _ in pairs[:8]]
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     length = int(crop_seconds * model.config.sample_rate)
@@ -504,15 +505,19 @@ def export_fixed(model: S5Denoiser, calib=None, headroom: float = 2.0) -> dict:
     """Export the trained model for the Lava Process and the integer engine.
 
     ``calib``: noisy waveforms (list of 1-D arrays) to calibrate the static activation
-    scales (max |activation| times ``headroom``, rounded to a power of two). Returns the
+    scales (max |activation| times ``headroom``, rounded to a power of two); default: the
+    first 8 training clips, kept by :func:`train_denoiser` as ``model.calib_waves``. Returns the
     parameter dict of :func:`lava_llm.processes.ssm_diagonal.kernels.build_params` (float and
     integer parameters, sparse matrices in CSR).
     """
     from lava_llm.processes.ssm_diagonal import kernels
 
+    if calib is None:
+        calib = getattr(model, "calib_waves", None)
     if calib is None or len(calib) == 0:
         raise ValueError("calib must hold at least one noisy waveform to calibrate the "
-                         "activation scales")
+                         "activation scales (train_denoiser keeps its first 8 training clips "
+                         "as model.calib_waves; a loaded model needs calib=...)")
     dense = export_float(model)
     feats = [audio.features(audio.stft(np.asarray(w, np.float64), model.config.sample_rate))
              for w in calib]

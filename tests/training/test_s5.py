@@ -101,6 +101,7 @@ def test_training_prunes_quantises_and_exports():
     assert np.mean(hist["loss"][-5:]) < np.mean(hist["loss"][:5]) - 1.0
     assert hist["sparsity"] == pytest.approx(0.7, abs=0.01)
     params = s5.export_fixed(model, [pairs[0][0]])
+    assert int(s5.export_fixed(model)["e_x"]) <= int(params["e_x"])  # default: training clips
     # QAT weights lie on the 8-bit grid: integer export reproduces them exactly
     np.testing.assert_allclose(params["q_w"] * 2.0 ** -np.repeat(
         params["e_w"], np.diff(params["w_indptr"]).reshape(2, -1).sum(1)), params["f_w"],
