@@ -124,6 +124,15 @@ class LanguageModel:
         return out
 
     def _generate_host(self, ids, n_new, backend, *, seed, temperature, top_k):
+        limiter = lk.limit_blas_threads(1)  # token-by-token: tiny matmuls, one BLAS thread
+        try:
+            return self._generate_host_loop(ids, n_new, backend, seed=seed,
+                                            temperature=temperature, top_k=top_k)
+        finally:
+            if limiter is not None:
+                limiter.restore_original_limits()
+
+    def _generate_host_loop(self, ids, n_new, backend, *, seed, temperature, top_k):
         rng = np.random.default_rng(seed)
         # model preparation (integer export / torch build, cached) is not timed
         _ = self.int_model if backend == "engine" else self.torch_model()

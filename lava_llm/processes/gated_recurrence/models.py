@@ -12,13 +12,23 @@ from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_llm.processes.gated_recurrence import kernels as gk
+from lava_llm.processes.lm_blocks import kernels as lk
 from lava_llm.processes.gated_recurrence.process import MLGRU, MLGRUBlock
 
+
+
+class _Model(PyLoihiProcessModel):
+    """Base of the LM's models: one BLAS thread per leaf OS process (see
+    :func:`lava_llm.processes.lm_blocks.kernels.limit_blas_threads`)."""
+
+    def __init__(self, proc_params=None):
+        super().__init__(proc_params)
+        lk.limit_blas_threads(1)
 
 @implements(proc=MLGRU, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyMLGRUModelFloat(PyLoihiProcessModel):
+class PyMLGRUModelFloat(_Model):
     """Float64 MLGRU neurons."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
@@ -36,7 +46,7 @@ class PyMLGRUModelFloat(PyLoihiProcessModel):
 @implements(proc=MLGRU, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyMLGRUModelFixed(PyLoihiProcessModel):
+class PyMLGRUModelFixed(_Model):
     """Integer MLGRU neurons: 24-bit graded in/out, 24-bit state, LUT gates."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
@@ -54,7 +64,7 @@ class PyMLGRUModelFixed(PyLoihiProcessModel):
 @implements(proc=MLGRUBlock, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyMLGRUBlockModelFloat(PyLoihiProcessModel):
+class PyMLGRUBlockModelFloat(_Model):
     """Float64 token mixer (torch-equivalent)."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
@@ -72,7 +82,7 @@ class PyMLGRUBlockModelFloat(PyLoihiProcessModel):
 @implements(proc=MLGRUBlock, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyMLGRUBlockModelFixed(PyLoihiProcessModel):
+class PyMLGRUBlockModelFixed(_Model):
     """Integer token mixer: 24-bit residual in/out, int8 BitLinear inputs, 24-bit state."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)

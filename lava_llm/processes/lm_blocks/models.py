@@ -15,10 +15,19 @@ from lava_llm.processes.lm_blocks.process import (GLU, GLUBlock, LMHead, Residua
                                                    TokenEmbedding)
 
 
+
+class _Model(PyLoihiProcessModel):
+    """Base of the LM's models: one BLAS thread per leaf OS process (see
+    :func:`lava_llm.processes.lm_blocks.kernels.limit_blas_threads`)."""
+
+    def __init__(self, proc_params=None):
+        super().__init__(proc_params)
+        lk.limit_blas_threads(1)
+
 @implements(proc=RMSNorm, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyRMSNormModelFloat(PyLoihiProcessModel):
+class PyRMSNormModelFloat(_Model):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     weight: np.ndarray = LavaPyType(np.ndarray, float)
@@ -31,7 +40,7 @@ class PyRMSNormModelFloat(PyLoihiProcessModel):
 @implements(proc=RMSNorm, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyRMSNormModelFixed(PyLoihiProcessModel):
+class PyRMSNormModelFixed(_Model):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
     weight: np.ndarray = LavaPyType(np.ndarray, float)  # host-side only
@@ -45,7 +54,7 @@ class PyRMSNormModelFixed(PyLoihiProcessModel):
 @implements(proc=GLU, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyGLUModelFloat(PyLoihiProcessModel):
+class PyGLUModelFloat(_Model):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
 
@@ -56,7 +65,7 @@ class PyGLUModelFloat(PyLoihiProcessModel):
 @implements(proc=GLU, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyGLUModelFixed(PyLoihiProcessModel):
+class PyGLUModelFixed(_Model):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
 
@@ -67,7 +76,7 @@ class PyGLUModelFixed(PyLoihiProcessModel):
 @implements(proc=ResidualAdd, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyResidualAddModelFloat(PyLoihiProcessModel):
+class PyResidualAddModelFloat(_Model):
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
@@ -79,7 +88,7 @@ class PyResidualAddModelFloat(PyLoihiProcessModel):
 @implements(proc=ResidualAdd, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyResidualAddModelFixed(PyLoihiProcessModel):
+class PyResidualAddModelFixed(_Model):
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
@@ -92,7 +101,7 @@ class PyResidualAddModelFixed(PyLoihiProcessModel):
 @implements(proc=GLUBlock, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyGLUBlockModelFloat(PyLoihiProcessModel):
+class PyGLUBlockModelFloat(_Model):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
 
@@ -105,7 +114,7 @@ class PyGLUBlockModelFloat(PyLoihiProcessModel):
 @implements(proc=GLUBlock, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyGLUBlockModelFixed(PyLoihiProcessModel):
+class PyGLUBlockModelFixed(_Model):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
 
@@ -114,7 +123,7 @@ class PyGLUBlockModelFixed(PyLoihiProcessModel):
         self.s_out.send(lk.glu_block_int(x, self.proc_params["layer_int"]).astype(np.int32))
 
 
-class _EmbeddingBase(PyLoihiProcessModel):
+class _EmbeddingBase(_Model):
     def _token(self) -> int:
         t = int(self.t[0])
         return int(self.prompt[t]) if t < int(self.n_prompt[0]) else int(self.token[0])
@@ -157,7 +166,7 @@ class PyTokenEmbeddingModelFixed(_EmbeddingBase):
         self._feedback(self.a_in.recv())
 
 
-class _HeadBase(PyLoihiProcessModel):
+class _HeadBase(_Model):
     def _rng(self):
         if not hasattr(self, "_gen"):
             self._gen = np.random.default_rng(self.proc_params["seed"])
