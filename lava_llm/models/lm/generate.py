@@ -94,7 +94,10 @@ class LanguageModel:
         else:
             ids = V.check_int_range("prompt token ids", np.atleast_1d(prompt), 0,
                                     self.config.vocab_size - 1)
-        if ids.ndim != 1 or ids.size < 1:
+        if ids.ndim != 1:
+            raise ValueError(f"prompt token ids must be 1-D (one sequence), got shape "
+                             f"{ids.shape}")
+        if ids.size < 1:
             raise ValueError(f"prompt must hold 1 to {MAX_PROMPT_TOKENS} tokens, got "
                              f"{ids.size}")
         if ids.size > MAX_PROMPT_TOKENS:

@@ -135,6 +135,10 @@ def test_bad_inputs(lm):
         lm.generate([-1], 2, backend="engine")
     with pytest.raises(ValueError, match="MAX_PROMPT_TOKENS"):
         lm.generate(np.zeros(MAX_PROMPT_TOKENS + 1, int), 1, backend="engine")
+    with pytest.raises(ValueError, match="1-D"):
+        lm.generate([[1, 2]], 2, backend="engine")
+    with pytest.raises(ValueError, match="1 to"):
+        lm.generate([], 2, backend="engine")
     with pytest.raises(ValueError, match="no tokenizer"):
         lm.generate("abc", 2, backend="engine")
     with pytest.raises(ValueError, match="tokens"):
