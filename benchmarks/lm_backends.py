@@ -18,6 +18,7 @@ Run: ``python -m benchmarks.lm_backends`` (``--quick`` for a smoke run).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -182,6 +183,7 @@ def main(argv=None):
     prompts = (8,) if args.quick else (32, 512)
     n_new = 8 if args.quick else 64
     steps = 20 if args.quick else 200
+    load0 = os.getloadavg()[0]
     cmd = "python -m benchmarks.lm_backends" + (" --quick" if args.quick else "")
     rows = backend_rows(lm, prompts, n_new, 1 if args.quick else args.repeat)
     write_results(
@@ -194,7 +196,10 @@ def main(argv=None):
                "prefill included; for Lava also network build, compile and runtime start; the "
                "torch model and the integer export are built beforehand). Lava runs the whole "
                "generation as one closed-loop run (the head feeds its token back to the "
-               "embedding), so there is no host round trip per token."),
+               "embedding), so there is no host round trip per token."
+               f" Machine load (1-min load average) {load0:.1f} before and "
+               f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs shared with other "
+               "work."),
         extra={"model": what})
     orows = overhead_rows(lm, steps)
     write_results(
@@ -208,9 +213,10 @@ def main(argv=None):
                " the LM's Lava cost beyond its arithmetic (messaging, one OS process per leaf), "
                "to set against chain_ms_per_step (Lava's cost for the same leaf count with "
                "trivial arithmetic); sim-float's arithmetic is float64, cheaper than the int64 "
-               "engine, so for sim-float the difference understates the overhead. chain_ms_per_step_host_round_"
-               "trip: the chain stepped as run(1) + one Var get per step (what a host-in-the-"
-               "loop generation would pay)."),
+               "engine, so for sim-float the difference understates the overhead. "
+               "chain_ms_per_step_host_round_trip: the chain stepped as run(1) + one Var get "
+               "per step (what a host-in-the-loop generation would pay)."
+               f" 1-min load average after: {os.getloadavg()[0]:.1f}."),
         extra={"model": what})
 
 
