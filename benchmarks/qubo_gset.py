@@ -268,7 +268,7 @@ def main(argv=None):
         rows = lava_rows(args.lava_instance, args.lava_steps, 1)
         write_results("qubo_lava", rows, command=cmd, notes=machine_note)
     if "mis" not in args.skip:
-        rows = mis_rows([(30, 0.1), (30, 0.3), (60, 0.05), (60, 0.1)], args.mis_graphs,
+        rows = mis_rows([(50, 0.1), (100, 0.05), (100, 0.1)], args.mis_graphs,
                         1000, 4)
         write_results("qubo_mis", rows, command=cmd, notes=machine_note)
 

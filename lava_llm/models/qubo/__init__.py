@@ -7,9 +7,9 @@
 """
 from lava_llm.models.qubo.problem import (QuboProblem, from_bqm, from_matrix, maxcut, mis,
                                           read_edges, read_gset, read_qubo_npy, to_bqm)
-from lava_llm.models.qubo.schedule import default_range, temperatures
+from lava_llm.models.qubo.schedule import default_dynamics, default_range, temperatures
 from lava_llm.models.qubo.solver import BACKENDS, SolveResult, solve
 
 __all__ = ["QuboProblem", "from_bqm", "from_matrix", "maxcut", "mis", "read_edges",
-           "read_gset", "read_qubo_npy", "to_bqm", "default_range", "temperatures", "BACKENDS",
+           "read_gset", "read_qubo_npy", "to_bqm", "default_dynamics", "default_range", "temperatures", "BACKENDS",
            "SolveResult", "solve"]

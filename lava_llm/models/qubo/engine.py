@@ -13,7 +13,8 @@ import scipy.sparse as sp
 from lava_llm import validation as V
 from lava_llm.processes.qubo_annealing import kernels
 
-DENSE_ABOVE = 0.05  # use a dense coupling matrix above this density (BLAS beats CSR there)
+DENSE_UP_TO = 2048   # dense couplings (float32 rows gathered per step) up to this many variables
+DENSE_ABOVE = 0.05   # ... and up to 8192 variables above this density; CSR otherwise
 
 
 def _couplings(m: sp.csr_matrix, dense, dtype):
@@ -21,12 +22,13 @@ def _couplings(m: sp.csr_matrix, dense, dtype):
     the matrix is small and dense enough, else CSR. Integer couplings go as float32, which is
     exact for them (see :func:`kernels.field_update`)."""
     if dense is None:
-        dense = m.shape[0] <= 4096 and m.nnz > DENSE_ABOVE * m.shape[0] ** 2
+        n = m.shape[0]
+        dense = n <= DENSE_UP_TO or (n <= 8192 and m.nnz > DENSE_ABOVE * n * n)
     return m.toarray().astype(dtype) if dense else sp.csr_matrix(m, dtype=dtype)
 
 
-def anneal(problem, temps, *, replicas: int = 8, seed: int = 0, p_wake: float = 0.25,
-           ref_bits: int = 1, scale=None, mode: str = "fixed", x0=None, dense=None,
+def anneal(problem, temps, *, replicas: int = 8, seed: int = 0, p_wake: float = 0.35,
+           ref_bits: int = 2, scale=None, mode: str = "fixed", x0=None, dense=None,
            callback=None) -> dict:
     """Run the annealer for ``len(temps)`` steps.
 

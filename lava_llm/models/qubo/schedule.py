@@ -28,6 +28,26 @@ def default_range(problem) -> tuple[float, float]:
     return max(hot, 2.0 * cold), cold
 
 
+def default_dynamics(problem) -> tuple[float, int]:
+    """Wake probability and refractory width for the problem (a heuristic tuned on Gset).
+
+    Parallel updates conflict when neighbours flip in the same step. With mixed-sign
+    couplings (``|sum J| < 0.5 sum |J|``, spin-glass-like) and at least 8 neighbours on
+    average, the field changes from simultaneous flips largely cancel, so every neuron may
+    try every step and a 0-7 step refractory period is enough (``p_wake=1, ref_bits=3``;
+    G6-G10, G18-G20). Otherwise (same-sign couplings such as G1-G5, G14-G17 and MIS, or
+    sparse graphs such as the G11-G13 tori) a neuron tries with probability 0.35 and rests
+    0-3 steps after a flip (``p_wake=0.35, ref_bits=2``)."""
+    J = problem.J
+    if J.nnz == 0:
+        return 1.0, 0
+    balance = abs(float(J.data.sum())) / float(np.abs(J.data).sum())
+    degree = J.nnz / problem.n
+    if balance < 0.5 and degree >= 8:
+        return 1.0, 3
+    return 0.35, 2
+
+
 def temperatures(steps: int, t_start: float, t_end: float, kind: str = "geometric",
                  restarts: int = 0) -> np.ndarray:
     """Per-step temperatures (``steps``,): ``restarts + 1`` equal cycles, each going from

@@ -13,9 +13,6 @@ from lava_llm.models.qubo import schedule as S
 from lava_llm.run import check_backend
 
 BACKENDS = ("engine", "sim-float", "sim-fixed", "loihi2")
-#: Defaults tuned on Gset G1/G11/G14 (see docs/qubo.md).
-P_WAKE = 0.25
-REF_BITS = 1
 
 
 @dataclasses.dataclass
@@ -55,7 +52,8 @@ def as_problem(problem) -> tuple[P.QuboProblem, ty.Optional[list]]:
 def solve(problem, *, backend: str = "engine", steps: int = 1000,
           schedule: ty.Union[str, ty.Sequence[float]] = "geometric", replicas: int = 8,
           seed: int = 0, t_start: ty.Optional[float] = None, t_end: ty.Optional[float] = None,
-          restarts: int = 0, p_wake: float = P_WAKE, ref_bits: int = REF_BITS,
+          restarts: int = 0, p_wake: ty.Optional[float] = None,
+          ref_bits: ty.Optional[int] = None,
           scale: ty.Optional[float] = None, progress: bool = False) -> SolveResult:
     """Minimise ``x^T Q x + offset`` by parallel simulated annealing.
 
@@ -78,8 +76,9 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
         Temperature range (default :func:`schedule.default_range`).
     restarts : int
         Re-heats: the schedule runs ``restarts + 1`` times within ``steps``.
-    p_wake, ref_bits : float, int
-        Neuron wake probability and refractory width (see :class:`QuboAnnealer`).
+    p_wake, ref_bits : float, int, optional
+        Neuron wake probability and refractory width (see :class:`QuboAnnealer`); default
+        :func:`schedule.default_dynamics` of the problem.
     scale : float, optional
         Fixed-point Q scale (default automatic; errors if Q does not fit).
     """
@@ -97,6 +96,9 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
         if np.any(temps <= 0):
             raise ValueError("schedule temperatures must be > 0")
         temps = temps.astype(np.float64)
+    auto_wake, auto_ref = S.default_dynamics(prob)
+    p_wake = auto_wake if p_wake is None else p_wake
+    ref_bits = auto_ref if ref_bits is None else ref_bits
     t0 = time.perf_counter()
     if backend == "engine":
         out = _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress)

@@ -39,13 +39,17 @@ Fixed point (Loihi 2 widths)
 * ``beta`` is an unsigned 24-bit integer with ``BETA_FRAC`` = 16 fractional bits, one value per
   step computed ahead of time on the host from the temperature schedule (``beta = 2**16 /
   (scale * T)``); the step itself has no division and no float.
-* Acceptance: ``a = min(delta * beta >> (BETA_FRAC - EXP_IN_FRAC), 16 << EXP_IN_FRAC)`` (a
-  floor shift; saturates at ``delta/T = 16`` where ``exp(-16) * 2**16 < 0.5``), then ``p =
-  exp_neg_fixed(-a)`` (:func:`lava_llm.fixed_point.exp_neg_fixed`, 4096-entry LUT, 16-bit
-  output) and the integer compare ``u_acc < p``.
+* Acceptance: ``a = min(max(delta, 0) * beta >> (BETA_FRAC - EXP_IN_FRAC), 16 << EXP_IN_FRAC)``
+  (a floor shift; saturates at ``delta/T = 16`` where ``exp(-16) * 2**16 < 0.5``), then ``p =
+  exp_table()[a]``: the shared LUT :func:`lava_llm.fixed_point.exp_neg_fixed` (16-bit output)
+  tabulated on ``a``, with ``p = 1`` (``2**16``) at ``a = 0`` (downhill, flat, or uphill by
+  less than ``T / 256``) and ``p = 0`` at saturation; then the integer compare ``u_acc < p``
+  with the 16-bit draw.
 * The cost register is 32-bit (checked at build time against ``sum |c| + sum_{i<j} |K|``).
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -66,15 +70,23 @@ PRNG_MASK = 0xFFFFFFFF
 
 
 # --------------------------------------------------------------------------- PRNG
+# numpy scalars made once: converting Python ints on every call costs more than the op
+_U13, _U17, _U5 = np.uint32(13), np.uint32(17), np.uint32(5)
+_I0, _I1 = np.int64(0), np.int64(1)
+_M16, _M8, _S16, _S24 = np.int64(0xFFFF), np.int64(0xFF), np.int64(16), np.int64(24)
+_SA = np.int64(BETA_FRAC - EXP_IN_FRAC)
+_AMAX = np.int64(A_MAX)
+
+
 def xorshift32(r: np.ndarray) -> np.ndarray:
     """Marsaglia's xorshift32 (13, 17, 5), vectorised; ``r`` uint32, never 0 (stays non-zero).
 
     Three shifts and three XORs: what a Loihi 2 microcode neuron (or an LFSR) can do per step.
     """
     r = np.asarray(r, dtype=np.uint32)
-    r = r ^ (r << np.uint32(13))
-    r = r ^ (r >> np.uint32(17))
-    r = r ^ (r << np.uint32(5))
+    r = r ^ (r << _U13)
+    r ^= r >> _U17
+    r ^= r << _U5
     return r
 
 
@@ -87,7 +99,7 @@ def seed_states(seed: int, shape) -> np.ndarray:
 def draws(r: np.ndarray, ref_bits: int):
     """Split 32 PRNG bits into (acceptance 16 bits, wake 8 bits, refractory ``ref_bits``)."""
     r = r.astype(np.int64)
-    return r & 0xFFFF, (r >> 16) & 0xFF, (r >> 24) & ((1 << ref_bits) - 1)
+    return r & _M16, (r >> _S16) & _M8, (r >> _S24) & np.int64((1 << ref_bits) - 1)
 
 
 # --------------------------------------------------------------------------- field update
@@ -109,12 +121,27 @@ def field_update(s: np.ndarray, J) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- steps
+@functools.lru_cache(maxsize=None)
+def exp_table() -> np.ndarray:
+    """``p[a] = exp(-a / 2**EXP_IN_FRAC) * 2**EXP_OUT_FRAC`` for ``a`` in ``[0, A_MAX]``, read
+    from :func:`lava_llm.fixed_point.exp_neg_fixed` once (so the values are the shared LUT's),
+    with ``p[0] = P_ONE`` (certain acceptance for ``delta * beta < 2**-8``) and ``p[A_MAX] =
+    0``. Indexed directly by the saturated ``a``: one table read per neuron and step."""
+    p = fp.exp_neg_fixed(-np.arange(A_MAX + 1), in_frac=EXP_IN_FRAC, out_frac=EXP_OUT_FRAC)
+    p = np.asarray(p, dtype=np.int64).copy()
+    p[0] = P_ONE
+    p[A_MAX] = 0
+    return p
+
+
 def accept_prob_fixed(delta: np.ndarray, beta: int) -> np.ndarray:
-    """Integer acceptance probability with ``EXP_OUT_FRAC`` fractional bits (``P_ONE`` = 1)."""
-    delta = np.asarray(delta, dtype=np.int64)
-    a = np.minimum((np.maximum(delta, 0) * np.int64(beta)) >> (BETA_FRAC - EXP_IN_FRAC), A_MAX)
-    p = fp.exp_neg_fixed(-a, in_frac=EXP_IN_FRAC, out_frac=EXP_OUT_FRAC)
-    return np.where(delta <= 0, P_ONE, p)
+    """Integer acceptance probability with ``EXP_OUT_FRAC`` fractional bits (``P_ONE`` = 1):
+    ``exp_table()[min(max(delta, 0) * beta >> (BETA_FRAC - EXP_IN_FRAC), A_MAX)]``."""
+    a = np.maximum(np.asarray(delta, dtype=np.int64), _I0)
+    a *= np.int64(beta)
+    a >>= _SA
+    np.minimum(a, _AMAX, out=a)
+    return exp_table()[a]
 
 
 def int_step(x, h, ref, r, K, c, beta: int, wake: int, ref_bits: int):
@@ -125,15 +152,16 @@ def int_step(x, h, ref, r, K, c, beta: int, wake: int, ref_bits: int):
     x = np.asarray(x, dtype=np.int64)
     h = np.asarray(h, dtype=np.int64)
     ref = np.asarray(ref, dtype=np.int64)
-    sign = 1 - 2 * x                  # +1 for an off neuron, -1 for an on neuron
-    delta = sign * h
-    flip = (ref == 0) & (u_wake < wake) & (u_acc < accept_prob_fixed(delta, beta))
-    ref = np.where(flip, u_ref, np.maximum(ref - 1, 0))
+    sign = _I1 - (x << _I1)            # +1 for an off neuron, -1 for an on neuron
+    flip = u_acc < accept_prob_fixed(sign * h, beta)
+    flip &= ref == _I0
+    flip &= u_wake < np.int64(wake)
+    ref = np.where(flip, u_ref, np.maximum(ref - _I1, _I0))
     s = sign * flip
     x = x + s
     if flip.any():
-        h = h + np.rint(field_update(s, K)).astype(np.int64)
-    cost = np.sum(x * (h + c), axis=-1) >> 1
+        h = h + field_update(s, K).astype(np.int64)     # exact integers (see field_update)
+    cost = np.add.reduce(x * (h + c), axis=-1) >> _I1
     return x, h, ref, r, cost
 
 

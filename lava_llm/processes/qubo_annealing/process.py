@@ -60,7 +60,7 @@ class QuboAnnealer(AbstractProcess):
     """
 
     def __init__(self, *, q, temperatures, replicas: int = 1, seed: int = 0,
-                 p_wake: float = 0.25, ref_bits: int = 1, scale: ty.Optional[float] = None,
+                 p_wake: float = 0.35, ref_bits: int = 2, scale: ty.Optional[float] = None,
                  x0=None, name: ty.Optional[str] = None,
                  log_config: ty.Optional[LogConfig] = None):
         J, d = kernels.split_qubo(q, "q")
