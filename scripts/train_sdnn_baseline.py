@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fsdd", default=str(REPO.parent / "shared" / "data" / "fsdd"))
     ap.add_argument("--data-dir", default="/tmp/lava_llm_data/noisy_fsdd")
-    ap.add_argument("--n-train", type=int, default=600)
+    ap.add_argument("--n-train", type=int, default=400)
     ap.add_argument("--data-seed", type=int, default=0)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--steps", type=int, default=1500)
