@@ -229,6 +229,10 @@ class S5Block(nn.Module):
         self.norm = nn.BatchNorm1d(h, eps=BN_EPS)
         self.ssm = S5SSM(h, cfg.d_state, cfg.blocks, cfg.dt_min, cfg.dt_max, generator)
         self.glu = nn.Linear(h, h)
+        with torch.no_grad():  # nn.Linear's default init, drawn from ``generator``
+            bound = 1.0 / math.sqrt(h)
+            self.glu.weight.uniform_(-bound, bound, generator=generator)
+            self.glu.bias.uniform_(-bound, bound, generator=generator)
         self.register_buffer("mask_w", torch.ones(h, h))
         self.qat = False
 

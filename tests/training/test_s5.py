@@ -127,3 +127,13 @@ def test_bad_arguments():
         s5.export_fixed(model, [])
     with pytest.raises(ValueError, match="d_state"):
         s5.DenoiserConfig(d_state=6, blocks=4)
+
+
+def test_model_init_depends_only_on_seed():
+    cfg = s5.DenoiserConfig(d_model=8, d_state=4, n_layers=2, blocks=2)
+    a = s5.S5Denoiser(cfg, seed=3).state_dict()
+    torch.rand(100)  # disturb the global generator
+    b = s5.S5Denoiser(cfg, seed=3).state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    c = s5.S5Denoiser(cfg, seed=4).state_dict()
+    assert not torch.equal(a["layers.0.glu.weight"], c["layers.0.glu.weight"])
