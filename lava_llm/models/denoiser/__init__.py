@@ -1,8 +1,11 @@
 """The streaming S5 speech denoiser: Lava network, integer engine, float numpy path, CLI.
 
-See :mod:`lava_llm.models.denoiser.network`.
+See :mod:`lava_llm.models.denoiser.network` (data flow, backends) and ``docs/s5.md``.
 """
-from lava_llm.models.denoiser.network import (DEFAULT_CHECKPOINT, Denoiser, LavaStream,
-                                              load_checkpoint)
+from lava_llm.models.denoiser.config import DenoiserConfig
+from lava_llm.models.denoiser.network import (CHECKPOINT_DIR, DEFAULT_CHECKPOINT,
+                                              DEFAULT_TORCH_CHECKPOINT, Denoiser, LavaStream,
+                                              evaluate, load_checkpoint)
 
-__all__ = ["DEFAULT_CHECKPOINT", "Denoiser", "LavaStream", "load_checkpoint"]
+__all__ = ["CHECKPOINT_DIR", "DEFAULT_CHECKPOINT", "DEFAULT_TORCH_CHECKPOINT", "DenoiserConfig",
+           "Denoiser", "LavaStream", "evaluate", "load_checkpoint"]
