@@ -221,15 +221,16 @@ def int_run(net: Net, feats_q: np.ndarray, state: dict | None = None,
         in_re = fp.saturate(fp.shift(_mm(net.b_re[l], x), n_in) + a["sb_re"][l], STATE_BITS)
         in_im = fp.saturate(fp.shift(_mm(net.b_im[l], x), n_in) + a["sb_im"][l], STATE_BITS)
         lr, li = a["lam_re"][l], a["lam_im"][l]
-        s_re, s_im = s_re_all[l], s_im_all[l]
-        st_re = np.empty_like(in_re)
-        st_im = np.empty_like(in_im)
-        for t in range(in_re.shape[0]):
-            s_re, s_im = (
-                fp.saturate(fp.rshift(lr * s_re - li * s_im, LAM_FRAC) + in_re[t], STATE_BITS),
-                fp.saturate(fp.rshift(lr * s_im + li * s_re, LAM_FRAC) + in_im[t], STATE_BITS))
-            st_re[t], st_im[t] = s_re, s_im
-        s_re_all[l], s_im_all[l] = s_re, s_im
+        # re and im stacked, shape (2, P): s' = sat24(rshift(Lambda_bar s, 15) + in)
+        s = np.stack([s_re_all[l], s_im_all[l]])
+        inp = np.stack([in_re, in_im], axis=1)          # (T, 2, P)
+        states = np.empty_like(inp)
+        for t in range(inp.shape[0]):
+            prod = np.stack([lr * s[0] - li * s[1], lr * s[1] + li * s[0]])
+            s = fp.saturate(fp.rshift(prod, LAM_FRAC) + inp[t], STATE_BITS)
+            states[t] = s
+        s_re_all[l], s_im_all[l] = s[0], s[1]
+        st_re, st_im = states[:, 0], states[:, 1]
         rec("c_re", net.c_re[l], st_re)
         rec("c_im", net.c_im[l], st_im)
         cs = _mm(net.c_re[l], st_re) - _mm(net.c_im[l], st_im)
