@@ -24,6 +24,7 @@ Example
 from __future__ import annotations
 
 import contextlib
+import threading
 import typing as ty
 import warnings
 
@@ -99,43 +100,102 @@ def run_config(backend: str, *, exception_proc_model_map: dict | None = None,
     return Loihi2SimCfg(**common)
 
 
-class LavaSession:
-    """Runs a Lava network and remembers the run config; see :func:`lava_session`."""
+class LavaRunTimeout(TimeoutError):
+    """A Lava run did not finish in time; its runtime was terminated."""
 
-    def __init__(self, process, run_cfg=None):
+
+class LavaSession:
+    """Runs a Lava network and remembers the run config; see :func:`lava_session`.
+
+    ``timeout_s`` (per :meth:`run` call, or the session default) guards against a known Lava
+    0.10 behaviour: when a ProcessModel raises inside a step, the runtime waits forever for the
+    other models. With a timeout the run is started non-blocking and watched; past the limit the
+    runtime's processes are terminated, its shared memory released, and
+    :class:`LavaRunTimeout` raised.
+    """
+
+    def __init__(self, process, run_cfg=None, timeout_s: float | None = None):
         self.process = process
         self.run_cfg = run_cfg
+        self.timeout_s = timeout_s
         self.steps_run = 0
+        self._killed = False
 
-    def run(self, steps: int, run_cfg=None, blocking: bool = True) -> None:
+    def run(self, steps: int, run_cfg=None, timeout_s: float | None = None) -> None:
         """Run ``steps`` time steps (the runtime is created by the first call)."""
         from lava.magma.core.run_conditions import RunSteps
 
-        if int(steps) < 1:
+        if isinstance(steps, bool) or int(steps) < 1:
             raise ValueError(f"steps={steps} must be >= 1")
+        if self._killed:
+            raise RuntimeError("this session's runtime was terminated after a timeout")
         cfg = run_cfg if run_cfg is not None else self.run_cfg
         if cfg is None:
             raise ValueError("run_cfg is required (see lava_llm.run.run_config)")
         self.run_cfg = cfg
-        self.process.run(condition=RunSteps(num_steps=int(steps), blocking=blocking),
-                         run_cfg=cfg)
+        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        if timeout_s is None:
+            self.process.run(condition=RunSteps(num_steps=int(steps)), run_cfg=cfg)
+        else:
+            self._run_watched(int(steps), cfg, float(timeout_s))
         self.steps_run += int(steps)
+
+    def _run_watched(self, steps: int, cfg, timeout_s: float) -> None:
+        from lava.magma.core.run_conditions import RunSteps
+
+        self.process.run(condition=RunSteps(num_steps=steps, blocking=False), run_cfg=cfg)
+        errors: list[BaseException] = []
+
+        def wait():
+            try:
+                self.process.wait()
+            except BaseException as exc:  # re-raised in the caller's thread
+                errors.append(exc)
+
+        waiter = threading.Thread(target=wait, daemon=True, name="lava-llm-run-watch")
+        waiter.start()
+        waiter.join(timeout_s)
+        if waiter.is_alive():
+            self._terminate()
+            raise LavaRunTimeout(
+                f"the Lava run of {steps} step(s) did not finish within {timeout_s:g} s; its "
+                "runtime was terminated. (In Lava 0.10 a ProcessModel that raises leaves the "
+                "runtime waiting forever: look for an exception printed above.)")
+        if errors:
+            raise errors[0]
+
+    def _terminate(self) -> None:
+        """Kill the runtime's processes and release its shared memory."""
+        runtime = self.process.runtime
+        self._killed = True  # even if what follows fails, never call the blocking stop()
+        infra = runtime._messaging_infrastructure
+        import multiprocessing
+
+        for actor in infra.actors:
+            if actor.is_alive():
+                actor.terminate()
+            # Lava's SystemProcess.join takes no timeout: use the base class's.
+            multiprocessing.Process.join(actor, 5)
+        if infra.smm is not None:
+            infra.smm.shutdown()
+        runtime._is_started = runtime._is_running = False
 
     def stop(self) -> None:
         runtime = getattr(self.process, "runtime", None)
-        if runtime is not None:
+        if runtime is not None and not self._killed:
             self.process.stop()
 
 
 @contextlib.contextmanager
-def lava_session(process, run_cfg=None) -> ty.Iterator[LavaSession]:
+def lava_session(process, run_cfg=None, *, timeout_s: float | None = None
+                 ) -> ty.Iterator[LavaSession]:
     """Context manager that runs ``process``'s network and always stops its runtime.
 
     The runtime (one OS process per leaf ProcessModel plus shared-memory channels) is stopped
     on normal exit *and* when the body raises, so no child process or shared-memory segment
-    outlives the block.
+    outlives the block. ``timeout_s`` bounds every ``run`` (see :class:`LavaSession`).
     """
-    session = LavaSession(process, run_cfg)
+    session = LavaSession(process, run_cfg, timeout_s)
     try:
         yield session
     finally:

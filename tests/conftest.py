@@ -3,12 +3,15 @@ tests that need it skip with the reason when it is absent."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+# Test-only Lava Processes (tests/lava_faulty) are imported as top-level packages.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 SHARED_DATA = Path(os.environ.get("LAVA_LLM_DATA", REPO.parent / "shared" / "data"))
 
 

@@ -12,8 +12,19 @@ from lava_llm import run as R
 from lava_llm.processes.ternary_dense import TernaryDense
 
 
-def _shm():
-    return set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
+def _mapped_shm() -> set:
+    """Shared-memory segments this process has mapped now (Lava's channels are mapped in the
+    main process too). Other programs' segments are not counted, so the check holds while
+    other Lava programs run on the machine."""
+    try:
+        lines = open("/proc/self/maps").read().splitlines()
+    except OSError:
+        pytest.skip("needs /proc/self/maps")
+    return {ln.split()[-1] for ln in lines if "/dev/shm/" in ln}
+
+
+def _left_over(segments: set) -> set:
+    return {p for p in segments if os.path.exists(p)}
 
 
 @pytest.mark.parametrize("backend,tag", [("sim-float", "floating_pt"),
@@ -52,29 +63,34 @@ def _net(backend):
 
 @pytest.mark.parametrize("backend", ["sim-float", "sim-fixed"])
 def test_session_runs_and_stops(backend):
-    before_shm, before_children = _shm(), set(mp.active_children())
+    before_children = set(mp.active_children())
     src, layer, sink, expected = _net(backend)
     with R.lava_session(layer, R.run_config(backend)) as session:
         session.run(2)
         session.run(2)  # state and runtime persist across runs
         out = sink.data.get()
         assert session.steps_run == 4
+        used = _mapped_shm()
+        assert used and set(mp.active_children()) - before_children  # there was a runtime
     np.testing.assert_array_equal(out, expected)
     assert not layer.runtime._is_started
     assert set(mp.active_children()) <= before_children
-    assert _shm() <= before_shm
+    assert not _left_over(used)
 
 
 def test_session_stops_when_the_body_raises():
-    before_shm, before_children = _shm(), set(mp.active_children())
+    before_children = set(mp.active_children())
     src, layer, sink, _ = _net("sim-fixed")
+    used = set()
     with pytest.raises(KeyError, match="boom"):
         with R.lava_session(layer, R.run_config("sim-fixed")) as session:
             session.run(2)
+            used = _mapped_shm()
             raise KeyError("boom")
+    assert used
     assert not layer.runtime._is_started
     assert set(mp.active_children()) <= before_children
-    assert _shm() <= before_shm
+    assert not _left_over(used)
 
 
 def test_session_rejects_bad_steps_without_starting():
@@ -83,3 +99,42 @@ def test_session_rejects_bad_steps_without_starting():
         with R.lava_session(layer, R.run_config("sim-float")) as session:
             session.run(0)
     assert layer.runtime is None
+
+
+def test_watchdog_ends_a_run_whose_model_raised():
+    """Lava 0.10 waits forever when a ProcessModel raises; the session's timeout ends it and
+    leaves no process or shared memory behind."""
+    from lava_faulty.faulty import Faulty
+
+    before_children = set(mp.active_children())
+    src = Source(data=np.ones((2, 10)))
+    bad = Faulty(shape=(2,), fail_at=3)
+    sink = Sink(shape=(2,), buffer=10)
+    src.s_out.connect(bad.a_in)
+    bad.s_out.connect(sink.a_in)
+    used = set()
+
+    def spy_terminate(orig=R.LavaSession._terminate):
+        def wrapped(self):
+            used.update(_mapped_shm())
+            orig(self)
+        return wrapped
+
+    R.LavaSession._terminate, saved = spy_terminate(), R.LavaSession._terminate
+    try:
+        with pytest.raises(R.LavaRunTimeout, match="did not finish within 5 s"):
+            with R.lava_session(bad, R.run_config("sim-float"), timeout_s=5) as session:
+                session.run(10)
+    finally:
+        R.LavaSession._terminate = saved
+    assert used
+    assert set(mp.active_children()) <= before_children
+    assert not _left_over(used)
+
+
+def test_watchdog_lets_a_healthy_run_finish():
+    src, layer, sink, expected = _net("sim-fixed")
+    with R.lava_session(layer, R.run_config("sim-fixed"), timeout_s=60) as session:
+        session.run(4)
+        out = sink.data.get()
+    np.testing.assert_array_equal(out, expected)
