@@ -47,11 +47,25 @@ def float_step(x: np.ndarray, trits: np.ndarray, alpha: float, *, bitlinear: boo
     return alpha * (x @ np.asarray(trits, dtype=np.float64).T)
 
 
+#: float64 represents every integer up to 2**53 exactly.
+_EXACT_FLOAT_LIMIT = 1 << 53
+
+
 def ternary_matvec(x_q: np.ndarray, trits: np.ndarray) -> np.ndarray:
-    """``W_t @ x`` over the last axis of ``x`` in int64. With ternary weights every product is
-    an addition, a subtraction or nothing, as on a Loihi synapse; the matmul form here is the
-    vectorised simulation of those accumulations."""
-    return np.asarray(x_q, dtype=np.int64) @ np.asarray(trits, dtype=np.int64).T
+    """``W_t @ x`` over the last axis of ``x``, exact, as int64.
+
+    With ternary weights every product is an addition, a subtraction or nothing, as on a Loihi
+    synapse; the matmul is the vectorised simulation of those accumulations. When every partial
+    sum is bounded by ``n_in * max|x| < 2**53`` the matmul runs in float64 (BLAS), which is
+    exact for such integers; otherwise it runs in int64 (numpy's unaccelerated integer matmul).
+    """
+    x_q = np.asarray(x_q)
+    trits = np.asarray(trits)
+    bound = int(np.abs(x_q).max(initial=0)) * trits.shape[-1]
+    if bound < _EXACT_FLOAT_LIMIT:
+        acc = x_q.astype(np.float64) @ trits.astype(np.float64).T
+        return acc.astype(np.int64)
+    return x_q.astype(np.int64) @ trits.astype(np.int64).T
 
 
 def int_step(x_q: np.ndarray, trits: np.ndarray, mant: int, shift: int,

@@ -121,3 +121,13 @@ def test_qat_gradients_flow_through_ste():
 def test_bad_input_is_named(kwargs, match):
     with pytest.raises((ValueError, TypeError), match=match):
         TernaryDense(**kwargs)
+
+
+@pytest.mark.parametrize("magnitude", [127, 1 << 40, 1 << 50], ids=["int8", "2^40", "2^50"])
+def test_ternary_matvec_is_exact_on_both_paths(magnitude):
+    """The float64 (BLAS) path is used only where it is exact; beyond, the int64 path."""
+    rng = np.random.default_rng(7)
+    w = rng.integers(-1, 2, (9, 300))
+    x = rng.integers(-magnitude, magnitude + 1, (5, 300))
+    ref = np.array([[sum(int(a) * int(b) for a, b in zip(row, col)) for col in w] for row in x])
+    np.testing.assert_array_equal(kernels.ternary_matvec(x, w), ref)
