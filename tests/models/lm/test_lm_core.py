@@ -158,3 +158,17 @@ def test_export_rejects_incomplete_calibration(lm):
     cal = dict(lm.calibration, linears={})
     with pytest.raises(ValueError, match="calibration lacks"):
         export.export_int(lm.params, cal)
+
+
+@pytest.mark.parametrize("cfg", [LMConfig(vocab_size=7, hidden_size=8, num_layers=1,
+                                          intermediate_size=8),
+                                 LMConfig(vocab_size=5, hidden_size=12, num_layers=3,
+                                          intermediate_size=20)],
+                         ids=["1-layer", "3-layer"])
+def test_builder_any_config_sim_fixed_equals_engine(cfg):
+    lm = LanguageModel(random_params(cfg, seed=cfg.num_layers))
+    eng = lm.generate([1, 2], 3, backend="engine", temperature=1.0, seed=2)
+    lava = lm.generate([1, 2], 3, backend="sim-fixed", temperature=1.0, seed=2)
+    assert lava["leaf_processes"] == 2 * cfg.num_layers + 2
+    np.testing.assert_array_equal(lava["token_ids"], eng["token_ids"])
+    np.testing.assert_array_equal(lava["logits_raw"], eng["logits_raw"])
