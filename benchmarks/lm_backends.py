@@ -29,13 +29,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._common import write_results  # noqa: E402
 
 
-def plain_chain(n_leaves: int, width: int, steps: int, backend: str = "sim-float") -> dict:
+def plain_chain(n_leaves: int, width: int, steps: int, backend: str = "sim-float",
+                rt_steps: int = 20) -> dict:
     """Per-step wall time of ``source -> n_leaves x (Dense | LIF alternating) -> sink``.
 
     Returns ``{"compile_first_step_s", "step_ms_run1_get", "step_ms_blocking"}``: the first
     ``run(1)`` (compile + start of the runtime), then ``steps`` steps as ``run(1)`` + a read of
     the sink's buffer each (the host-in-the-loop pattern of token-by-token generation), then
-    ``steps`` steps as one blocking ``run(steps)``.
+    ``steps`` steps as one blocking ``run(steps)``. The host-round-trip pattern is timed over
+    ``rt_steps`` steps only (it costs tens to hundreds of ms per step).
     """
     from lava.proc.dense.process import Dense
     from lava.proc.io.sink import RingBuffer as Sink
@@ -44,7 +46,8 @@ def plain_chain(n_leaves: int, width: int, steps: int, backend: str = "sim-float
 
     from lava_llm.run import lava_session, run_config
 
-    total = 2 * steps + 1
+    rt_steps = min(rt_steps, steps)
+    total = rt_steps + steps + 1
     fixed = backend == "sim-fixed"
     rng = np.random.default_rng(0)
     data = rng.integers(0, 100, (width, total)) if fixed else rng.random((width, total))
@@ -65,13 +68,13 @@ def plain_chain(n_leaves: int, width: int, steps: int, backend: str = "sim-float
         t0 = time.perf_counter()
         session.run(1)
         t1 = time.perf_counter()
-        for _ in range(steps):
+        for _ in range(rt_steps):
             session.run(1)
             sink.data.get()
         t2 = time.perf_counter()
         session.run(steps)
         t3 = time.perf_counter()
-    return {"compile_first_step_s": t1 - t0, "step_ms_run1_get": 1e3 * (t2 - t1) / steps,
+    return {"compile_first_step_s": t1 - t0, "step_ms_run1_get": 1e3 * (t2 - t1) / rt_steps,
             "step_ms_blocking": 1e3 * (t3 - t2) / steps}
 
 
@@ -147,14 +150,33 @@ def backend_rows(lm, prompts, n_new, repeat):
     return rows
 
 
+def compute_ms_per_token(lm, fixed: bool, steps: int, repeat: int = 3) -> float:
+    """Best-of-``repeat`` ms per token of the numpy engine stepping one token at a time with
+    carried state: ``int_forward`` (the arithmetic of the fixed_pt models) or
+    ``float_forward`` (that of the floating_pt models)."""
+    from lava_llm.models.lm import engine
+
+    model = lm.int_model if fixed else lm.float_model
+    fwd = engine.int_forward if fixed else engine.float_forward
+    best = np.inf
+    for _ in range(repeat):
+        state, tok = None, 0
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            logits, state = fwd(model, np.array([[tok]]), state)
+            tok = int(np.argmax(logits[0, -1]))
+        best = min(best, (time.perf_counter() - t0) / steps)
+    return 1e3 * best
+
+
 def overhead_rows(lm, steps):
     """LM network vs a plain chain with the same leaf count, same width."""
     rows = []
     ids = prompt_ids(lm, 1)
     H = lm.config.hidden_size
-    # the engine's compute per token (one process, no Lava): the model's own work
-    engine_ms = min(1e3 / lm.generate(ids, steps, backend="engine")["tokens_per_s"]
-                    for _ in range(3))
+    # the same arithmetic per token in one process, no Lava: the model's own work
+    compute = {"sim-float": compute_ms_per_token(lm, False, steps),
+               "sim-fixed": compute_ms_per_token(lm, True, steps)}
     for backend in ("sim-float", "sim-fixed"):
         out = lm.generate(ids, steps, backend=backend)
         leaves = int(out["leaf_processes"])
@@ -163,8 +185,8 @@ def overhead_rows(lm, steps):
         rows.append({"backend": backend, "leaf_processes": leaves,
                      "lm_ms_per_step": lm_ms,
                      "chain_ms_per_step": chain["step_ms_blocking"],
-                     "engine_compute_ms_per_token": engine_ms,
-                     "lm_minus_engine_ms": lm_ms - engine_ms,
+                     "compute_ms_per_token": compute[backend],
+                     "lm_minus_compute_ms": lm_ms - compute[backend],
                      "lm_startup_s": out["startup_s"],
                      "chain_startup_s": chain["compile_first_step_s"],
                      "chain_ms_per_step_host_round_trip": chain["step_ms_run1_get"]})
@@ -208,14 +230,14 @@ def main(argv=None):
                f"{steps} steps in one blocking run. chain_ms_per_step: RingBuffer source -> "
                "(leaf_processes - 2) alternating lava Dense (identity weights) / LIF -> "
                "RingBuffer sink, width H, the same number of leaf ProcessModels, "
-               f"{steps} steps in one blocking run. engine_compute_ms_per_token: the integer "
-               "engine doing the same arithmetic in one process (best of 3). lm_minus_engine_ms:"
-               " the LM's Lava cost beyond its arithmetic (messaging, one OS process per leaf), "
-               "to set against chain_ms_per_step (Lava's cost for the same leaf count with "
-               "trivial arithmetic); sim-float's arithmetic is float64, cheaper than the int64 "
-               "engine, so for sim-float the difference understates the overhead. "
+               f"{steps} steps in one blocking run. compute_ms_per_token: the same "
+               "arithmetic token by token in one process without Lava (numpy engine: "
+               "float_forward for sim-float, int_forward for sim-fixed; best of 3). "
+               "lm_minus_compute_ms: the LM's Lava cost beyond its arithmetic (messaging, one "
+               "OS process per leaf), to set against chain_ms_per_step (Lava's cost for the "
+               "same leaf count with trivial arithmetic). "
                "chain_ms_per_step_host_round_trip: the chain stepped as run(1) + one Var get "
-               "per step (what a host-in-the-loop generation would pay)."
+               "per step, 20 steps (what a host-in-the-loop generation would pay)."
                f" 1-min load average after: {os.getloadavg()[0]:.1f}."),
         extra={"model": what})
 

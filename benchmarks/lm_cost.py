@@ -284,6 +284,12 @@ def shipped_config():
     return DEFAULT_CHECKPOINT.name, load_checkpoint(DEFAULT_CHECKPOINT).params.config
 
 
+def load_checkpoint_params():
+    from lava_llm.models.lm.checkpoint import load_checkpoint
+
+    return load_checkpoint().params
+
+
 def context_rows(name, cfg, contexts, new_tokens, repeat):
     from lava_llm.models.lm.params import random_params  # noqa: F401  (fails early if absent)
 
@@ -364,13 +370,19 @@ def main(argv=None):
         c = shipped[1]
         byte_rows.append(bytes_table(f"shipped ({shipped[0]})", c.vocab_size, c.hidden_size,
                                      c.num_layers, c.intermediate_size))
+        ck = load_checkpoint_params()
+        trits = np.concatenate([np.ravel(lin.trits) for lin in ck.linears.values()])
+        byte_rows[-1]["zero_trit_frac"] = float(np.mean(trits == 0))
+        byte_rows[-1]["synaptic_ops_per_token"] = int(np.count_nonzero(trits))
     c370 = LMConfig(**CFG_370M)
     byte_rows.append(bytes_table("370M", c370.vocab_size, c370.hidden_size, c370.num_layers,
                                  c370.intermediate_size))
     write_results("lm_cost_bytes", byte_rows, command=cmd,
                   notes="Packed: 2 bits per trit (fixed_point.pack_trits, 4 per byte) plus "
                         "fp16 embedding, lower bounds and RMSNorm gains; all_fp16: every "
-                        "parameter as a 16-bit latent weight (the HF checkpoint form).")
+                        "parameter as a 16-bit latent weight (the HF checkpoint form). "
+                        "zero_trit_frac / synaptic_ops_per_token: measured on the shipped "
+                        "checkpoint's trits (one add/subtract per nonzero trit per token).")
     z = ternary_zero_fraction_gaussian()
     est = estimate(c370.vocab_size, c370.hidden_size, c370.num_layers,
                    c370.intermediate_size, z)
