@@ -23,6 +23,7 @@ benchmark, not assumed.
 """
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -63,10 +64,16 @@ def async_model_map() -> dict:
 
 
 def run_netx(hdf5_path, messages: np.ndarray, *, backend: str = "sim-fixed",
-             asynchronous: bool = False) -> np.ndarray:
+             asynchronous: bool = False, timings: dict | None = None) -> np.ndarray:
     """Run the netx network on ``messages`` (``(bins, frames)`` int32 from
     :func:`input_messages`) and return the mask, ``(frames, bins)`` float (``sigma / 2**18``),
-    aligned with the input frames (the 3-step pipeline latency removed)."""
+    aligned with the input frames (the 3-step pipeline latency removed).
+
+    ``timings``: a dict to fill with ``first_step_s`` (compile, start and one step) and
+    ``steady_s`` (the remaining steps) wall seconds, and ``steps``. With ``asynchronous``
+    the network runs in one call (Lava 0.10 hangs on a second run call of the async
+    models), so ``first_step_s`` is 0 and ``steady_s`` includes compile and start.
+    """
     from lava.proc.io.sink import RingBuffer as Sink
     from lava.proc.io.source import RingBuffer as Source
 
@@ -92,13 +99,24 @@ def run_netx(hdf5_path, messages: np.ndarray, *, backend: str = "sim-fixed",
     src.s_out.connect(net.inp)
     net.out.connect(sink.a_in)
     with lava_session(src, cfg) as session:
-        session.run(steps)
+        t0 = time.perf_counter()
+        if asynchronous:  # async models must run in one call (a second run call hangs)
+            session.run(steps)
+            t1 = t0
+        else:
+            session.run(1)
+            t1 = time.perf_counter()
+            session.run(steps - 1)
+        t2 = time.perf_counter()
         out = np.asarray(sink.data.get(), dtype=np.float64)
+    if timings is not None:
+        timings.update(first_step_s=t1 - t0, steady_s=t2 - t1, steps=steps)
     return (out[:, N_LAYERS:] / OUT_SCALE).T
 
 
 def denoise_lava(model, hdf5_path, wave: np.ndarray, sample_rate: int, *,
-                 backend: str = "sim-fixed", asynchronous: bool = False) -> np.ndarray:
+                 backend: str = "sim-fixed", asynchronous: bool = False,
+                 timings: dict | None = None) -> np.ndarray:
     """Denoise one waveform: host STFT -> netx network in Lava -> host mask and iSTFT."""
     from lava_llm import audio
 
@@ -109,6 +127,6 @@ def denoise_lava(model, hdf5_path, wave: np.ndarray, sample_rate: int, *,
     spec = audio.stft(wave.astype(np.float32), sample_rate)
     feats = audio.features(spec)
     mask = run_netx(hdf5_path, input_messages(model, feats), backend=backend,
-                    asynchronous=asynchronous)
+                    asynchronous=asynchronous, timings=timings)
     return np.asarray(audio.istft(audio.apply_mask(spec, mask.astype(np.float32)), len(wave),
                                   sample_rate), dtype=np.float64)
