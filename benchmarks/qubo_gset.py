@@ -260,7 +260,9 @@ def main(argv=None):
         rows, detail = gset_rows(names, args.seeds, not args.no_tabu, args.replicas)
         write_results("qubo_gset", rows, command=cmd, extra={"ladders": detail},
                       notes=f"Median over {args.seeds} seeds per budget; engine "
-                            f"replicas={args.replicas}, dwave num_reads=1. {machine_note}")
+                            f"replicas={args.replicas}, dwave num_reads=1. `cut` is the best "
+                            "cut seen on the ladder up to the budget where it stopped (both "
+                            f"targets reached, or the top budget). {machine_note}")
     if "long" not in args.skip:
         rows = long_rows(names, args.long_steps, args.long_replicas)
         write_results("qubo_gset_long", rows, command=cmd, notes=machine_note)
