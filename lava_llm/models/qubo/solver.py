@@ -89,6 +89,14 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
     seed = V.check_int("seed", seed, 0, 2**63 - 1)
     if isinstance(schedule, str):
         hot, cold = S.default_range(prob)
+        if backend != "sim-float":
+            # keep the default range inside what the fixed-point beta can represent
+            from lava_llm.processes.qubo_annealing import kernels
+
+            _, _, q_scale = kernels.quantize_qubo(prob.J, prob.d, scale)
+            t_lo, t_hi = kernels.temperature_limits(q_scale)
+            cold = min(max(cold, 1.001 * t_lo), 0.999 * t_hi)
+            hot = min(max(hot, cold), 0.999 * t_hi)
         temps = S.temperatures(steps, hot if t_start is None else t_start,
                                cold if t_end is None else t_end, schedule, restarts)
     else:

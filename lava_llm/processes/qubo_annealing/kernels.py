@@ -198,6 +198,13 @@ def wake_threshold(p_wake: float) -> int:
     return int(min(1 << WAKE_BITS, max(1, round(float(p_wake) * (1 << WAKE_BITS)))))
 
 
+def temperature_limits(scale: float) -> tuple[float, float]:
+    """Lowest and highest temperature (Q units) whose fixed-point ``beta`` fits: ``beta`` in
+    ``[1, 2**BETA_BITS - 1]`` with ``beta = 2**BETA_FRAC / (scale * T)``."""
+    return ((1 << BETA_FRAC) / (scale * ((1 << BETA_BITS) - 1)),
+            (1 << BETA_FRAC) / scale)
+
+
 def beta_fixed(temperatures, scale: float) -> np.ndarray:
     """Host side: per-step integer inverse temperatures ``round(2**BETA_FRAC / (scale*T))``.
 
@@ -276,7 +283,8 @@ def quantize_qubo(J, d, scale=None, weight_bits: int = WEIGHT_BITS,
     ``K = round(scale * J)`` must fit signed ``weight_bits``; ``c = round(scale * d)`` and every
     reachable field (``|c_i| + sum_j |K_ij|``) must fit signed ``field_bits``; the cost register
     must fit ``COST_BITS``. ``scale=None`` picks 1 when ``J`` and ``d`` are integers that fit,
-    else the largest power of two that fits ``J`` into the weight range. Raises ``ValueError``
+    else the largest power of two that fits ``J`` into the weight range and every field into
+    the field range (without couplings: ``d`` into the weight range). Raises ``ValueError``
     (never wraps) when anything does not fit; with ``strict=True`` also when rounding would
     zero a non-zero coupling or bias (the problem's dynamic range exceeds the bit widths).
     Rounding otherwise costs at most half a unit ``1/scale`` per entry.
@@ -294,9 +302,11 @@ def quantize_qubo(J, d, scale=None, weight_bits: int = WEIGHT_BITS,
         if integral and jmax <= wmax and dmax <= fmax:
             scale = 1.0
         elif jmax > 0:
-            scale = 2.0 ** np.floor(np.log2(wmax / jmax))
-        else:
-            scale = 2.0 ** np.floor(np.log2(fmax / max(dmax, 1e-300)))
+            # largest power of two that fits the weights into 8 bits and every field into 24
+            row = float((np.asarray(abs(J).sum(axis=1)).ravel() + np.abs(d)).max())
+            scale = 2.0 ** np.floor(np.log2(min(wmax / jmax, fmax / row)))
+        else:  # no couplings: put the biases on the same 8-bit scale
+            scale = 2.0 ** np.floor(np.log2(wmax / dmax))
     scale = float(scale)
     if not np.isfinite(scale) or scale <= 0:
         raise ValueError(f"scale must be finite and > 0, got {scale!r}")

@@ -218,3 +218,14 @@ def test_sparse_input_equals_dense(rng):
     a = qubo.solve(q, steps=100, replicas=2, seed=4)
     b = qubo.solve(sp.csr_matrix(q), steps=100, replicas=2, seed=4)
     assert np.array_equal(a.cost_trace, b.cost_trace) and a.best_cost == b.best_cost
+
+
+def test_extreme_scales_solve_or_fail_clearly():
+    # tiny coefficients, no couplings: scale and default temperatures stay representable
+    assert qubo.solve(np.diag([1e-9, -1e-9]), steps=50).assignment.tolist() == [0, 1]
+    # weak coupling beside strong biases: exact optimum still found
+    q = np.array([[1.0, 1e-6], [0.0, -1.0]])
+    assert qubo.solve(q, steps=50).best_cost == -1.0
+    # an explicit scale that overflows the 24-bit field is an error, not a wrap
+    with pytest.raises(ValueError, match="24-bit field"):
+        qubo.solve(np.eye(2), steps=5, scale=1e9)

@@ -75,8 +75,14 @@ def test_quantize_ranges():
     J, d = kernels.split_qubo(np.diag([2.0**23, 1.0]))
     with pytest.raises(ValueError, match="24-bit field"):
         kernels.quantize_qubo(J, d, scale=1.0)
-    K, c, s = kernels.quantize_qubo(J, d)  # automatic scale halves it to fit
-    assert s == 0.5 and c.tolist() == [2**22, 0]
+    K, c, s = kernels.quantize_qubo(J, d)  # no couplings: biases on the 8-bit scale
+    assert s == 2.0**-17 and c.tolist() == [64, 0]
+    with pytest.raises(ValueError, match="round to 0"):
+        kernels.quantize_qubo(J, d, strict=True)
+    # a weak coupling beside a strong bias: the scale keeps every field within 24 bits
+    J, d = kernels.split_qubo(np.array([[1.0, 1e-6], [0.0, -1.0]]))
+    K, c, s = kernels.quantize_qubo(J, d)
+    assert s == 2.0**22 and K.toarray()[0, 1] == 4 and c.tolist() == [2**22, -2**22]
 
 
 def test_beta_fixed_range_errors():
