@@ -11,5 +11,5 @@ from lava_llm.models.qubo.schedule import default_dynamics, default_range, tempe
 from lava_llm.models.qubo.solver import BACKENDS, SolveResult, solve
 
 __all__ = ["QuboProblem", "from_bqm", "from_matrix", "maxcut", "mis", "read_edges",
-           "read_gset", "read_qubo_npy", "to_bqm", "default_dynamics", "default_range", "temperatures", "BACKENDS",
-           "SolveResult", "solve"]
+           "read_gset", "read_qubo_npy", "to_bqm", "default_dynamics", "default_range",
+           "temperatures", "BACKENDS", "SolveResult", "solve"]
