@@ -9,10 +9,11 @@ Tables (``benchmarks/results/qubo_*.{json,md}``):
     the integer engine (``lava_llm.models.qubo.solve(backend="engine")``), dwave-samplers
     ``SimulatedAnnealingSampler`` and ``TabuSampler`` (single thread, ``num_reads=1``).
     *Time to reach* a target: each solver runs a ladder of budgets (engine steps, SA sweeps,
-    tabu timeout) with ``--seeds`` seeds each; the time is the median wall time of the
-    smallest budget whose median cut reaches the target (``-`` if none does). Wall time
-    covers the solver call on a pre-built problem (our ``QuboProblem``, dimod's BQM),
-    including each library's own conversion of it.
+    tabu timeout) with ``--seeds`` seeds each; the time is the median CPU time (of this
+    single-threaded process; wall times are kept in the JSON) of the smallest budget whose
+    median cut reaches the target (``-`` if none does). It covers the solver call on a
+    pre-built problem (our ``QuboProblem``, dimod's BQM), including each library's own
+    conversion of it.
 ``qubo_gset_long``
     The engine with more replicas and steps (``--long-steps``, ``--long-replicas``): the
     quality it reaches with a larger budget.
@@ -60,14 +61,24 @@ def best_known() -> dict:
         return {r["instance"]: int(r["best_known_cut"]) for r in csv.DictReader(f)}
 
 
+def timed(fn):
+    """``(fn(), cpu seconds, wall seconds)`` of this process (the solvers are single-threaded,
+    so CPU time is what they cost, and it is far less disturbed by other jobs than wall time)."""
+    c0, w0 = time.process_time(), time.perf_counter()
+    out = fn()
+    return out, time.process_time() - c0, time.perf_counter() - w0
+
+
 def ladder(run, budgets, seeds, target_cuts):
-    """Run ``run(budget, seed) -> (cut, seconds)`` up the ladder until every target's median
-    is reached. Returns best cut, {target: (median seconds, budget) or None}, runs."""
+    """Run ``run(budget, seed) -> (cut, cpu seconds, wall seconds)`` up the ladder until every
+    target's median is reached. Returns best cut, {target: (median CPU seconds, budget) or
+    None}, runs."""
     reached = {t: None for t in target_cuts}
     best, runs = -np.inf, []
     for b in budgets:
-        cuts, secs = zip(*(run(b, s) for s in range(seeds)))
-        runs.append({"budget": b, "cuts": list(cuts), "seconds": list(secs)})
+        cuts, secs, walls = zip(*(run(b, s) for s in range(seeds)))
+        runs.append({"budget": b, "cuts": list(cuts), "cpu_seconds": list(secs),
+                     "wall_seconds": list(walls)})
         best = max(best, max(cuts))
         med = float(np.median(cuts))
         for t, thr in target_cuts.items():
@@ -92,21 +103,19 @@ def gset_rows(names, seeds, use_tabu, replicas):
         target_cuts = {t: t * bk[name] for t in TARGETS}
 
         def run_engine(steps, seed):
-            t0 = time.perf_counter()
-            res = qubo.solve(prob, steps=steps, replicas=replicas, seed=seed)
-            return res.cut, time.perf_counter() - t0
+            res, cpu, wall = timed(lambda: qubo.solve(prob, steps=steps, replicas=replicas,
+                                                      seed=seed))
+            return res.cut, cpu, wall
 
         def run_sa(sweeps, seed):
-            t0 = time.perf_counter()
-            ss = sa.sample(bqm, num_reads=1, num_sweeps=sweeps, seed=seed + 1)
-            dt = time.perf_counter() - t0
-            return prob.cut(np.array([ss.first.sample[i] for i in range(prob.n)])), dt
+            ss, cpu, wall = timed(lambda: sa.sample(bqm, num_reads=1, num_sweeps=sweeps,
+                                                    seed=seed + 1))
+            return prob.cut(np.array([ss.first.sample[i] for i in range(prob.n)])), cpu, wall
 
         def run_tabu(ms, seed):
-            t0 = time.perf_counter()
-            ss = tabu.sample(bqm, num_reads=1, timeout=ms, seed=seed + 1)
-            dt = time.perf_counter() - t0
-            return prob.cut(np.array([ss.first.sample[i] for i in range(prob.n)])), dt
+            ss, cpu, wall = timed(lambda: tabu.sample(bqm, num_reads=1, timeout=ms,
+                                                      seed=seed + 1))
+            return prob.cut(np.array([ss.first.sample[i] for i in range(prob.n)])), cpu, wall
 
         solvers = [("engine (ours)", run_engine, ENGINE_LADDER, "steps"),
                    ("dwave SA", run_sa, SA_LADDER, "sweeps")]
@@ -118,7 +127,7 @@ def gset_rows(names, seeds, use_tabu, replicas):
                    "cut": int(best), "gap_%": round(100 * (1 - best / bk[name]), 3)}
             for t in TARGETS:
                 r = reached[t]
-                key = f"t{t * 100:g}%_s"
+                key = f"t{t * 100:g}%_cpu_s"
                 row[key] = round(r[0], 4) if r else "-"
                 row[f"budget{t * 100:g}%"] = f"{r[1]} {unit}" if r else \
                     f">{budgets[-1]} {unit}"
@@ -135,11 +144,12 @@ def long_rows(names, steps, replicas):
     rows = []
     for name in names:
         prob = qubo.read_gset(GSET / f"{name}.txt")
-        res = qubo.solve(prob, steps=steps, replicas=replicas, seed=0)
+        res, cpu, wall = timed(lambda: qubo.solve(prob, steps=steps, replicas=replicas,
+                                                  seed=0))
         rows.append({"instance": name, "best_known": bk[name], "steps": steps,
                      "replicas": replicas, "cut": int(res.cut),
                      "%_of_best": round(100 * res.cut / bk[name], 3),
-                     "seconds": round(res.seconds, 3)})
+                     "cpu_s": round(cpu, 3), "wall_s": round(wall, 3)})
         print(rows[-1], flush=True)
     return rows
 
@@ -254,12 +264,13 @@ def main(argv=None):
         raise SystemExit(f"needs the Gset data at {GSET} (set LAVA_LLM_DATA)")
     names = tuple(args.instances) if args.instances else (FULL if args.full else QUICK)
     cmd = "python -m benchmarks.qubo_gset " + " ".join(sys.argv[1:] if argv is None else argv)
-    machine_note = ("Shared 2-core machine (other jobs were running: absolute times are "
-                    "noisy; solvers are interleaved per instance so they share the load).")
+    machine_note = ("Times are CPU seconds of this (single-threaded) process unless named "
+                    "wall; on a shared machine wall times are inflated by other jobs. Solvers "
+                    "are interleaved per instance.")
     if "gset" not in args.skip:
         rows, detail = gset_rows(names, args.seeds, not args.no_tabu, args.replicas)
         write_results("qubo_gset", rows, command=cmd, extra={"ladders": detail},
-                      notes=f"Median over {args.seeds} seeds per budget; engine "
+                      notes=f"Median CPU time over {args.seeds} seeds per budget; engine "
                             f"replicas={args.replicas}, dwave num_reads=1. `cut` is the best "
                             "cut seen on the ladder up to the budget where it stopped (both "
                             f"targets reached, or the top budget). {machine_note}")
