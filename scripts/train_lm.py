@@ -194,7 +194,9 @@ def main(argv=None):
             notes += (f" Equal-compute float baseline ({args.float_baseline_steps} float steps, "
                       f"separate run): integer engine "
                       f"{100 * summary['integer_vs_float_baseline_rel']:+.2f}% BPC against it.")
-        write_results("lm_bpc", rows, command="python scripts/train_lm.py", notes=notes,
+        command = " ".join(["python scripts/train_lm.py"] + list(sys.argv[1:] if argv is None
+                                                                   else argv))
+        write_results("lm_bpc", rows, command=command, notes=notes,
                       extra={"summary": summary})
     return summary
 
