@@ -310,6 +310,8 @@ def context_rows(name, cfg, contexts, new_tokens, repeat):
                                                           repeat)
         row["transformer_kv_ms"] = 1e3 * time_per_token(tf_prefill, tf_step, c, new_tokens,
                                                         repeat)
+        row["recurrent_MACs"] = hgrn_params(V, H, L, inter)["ternary"]
+        row["transformer_MACs"] = p_tf - V * H + 2 * L * c * H
         row["state_KB"] = L * H * 3 / 1e3
         row["kv_cache_KB_fp32"] = 2 * L * c * H * 4 / 1e3
         rows.append(row)
@@ -333,19 +335,20 @@ def main(argv=None):
     repeat = 1 if args.quick else args.repeat
     configs = []
     shipped = shipped_config()
-    if shipped is not None:
-        configs.append((f"shipped ({shipped[0]})", shipped[1]))
+    if shipped is not None:  # small and fast: more steps and repeats against noise
+        configs.append((f"shipped ({shipped[0]})", shipped[1], 4 * tokens, repeat + 2))
     configs.append(("370M width, 4 of 24 layers",
-                    LMConfig(vocab_size=32000, hidden_size=1024, num_layers=4)))
+                    LMConfig(vocab_size=32000, hidden_size=1024, num_layers=4), tokens, repeat))
     load0 = os.getloadavg()[0]
     rows, metas = [], []
-    for name, cfg in configs:
-        r, m = context_rows(name, cfg, contexts, tokens, repeat)
+    for name, cfg, n_tok, n_rep in configs:
+        r, m = context_rows(name, cfg, contexts, n_tok, n_rep)
         rows += r
         metas.append(m)
     cmd = "python -m benchmarks.lm_cost" + (" --quick" if args.quick else "")
     notes = ("Wall ms per generated token after a context of c tokens, torch.set_num_threads(1)"
-             f", best of {repeat} runs of {tokens} decode steps each; caches/states hold random "
+             f", best of {repeat + 2} runs of {4 * tokens} (shipped) / {repeat} runs of "
+             f"{tokens} (370M width) decode steps each; caches/states hold random "
              "values (decode cost does not depend on their contents; prefill is not timed). "
              "Transformer: pre-norm GPT (LayerNorm, MHA with KV cache via "
              "scaled_dot_product_attention, GELU MLP, sinusoidal positions), float32, MLP width "
@@ -359,7 +362,10 @@ def main(argv=None):
                "weights used as alpha*trits in a float matmul, so no ternary speed-up on a "
                "CPU); recurrent_engine: the library's integer engine (numpy int64 matmuls "
                "over trits, bit-exact with Lava sim-fixed). state_KB: 24-bit MLGRU state; "
-               "kv_cache_KB_fp32: the transformer's K and V."
+               "kv_cache_KB_fp32: the transformer's K and V. *_MACs: multiply-accumulates (for the "
+               "recurrent model: ternary additions) per token, counted: the recurrent model's "
+               "ternary weights; the transformer's weights except the input embedding plus "
+               "2*L*c*H for QK^T and AV."
                f" Machine load (1-min load average) {load0:.1f} before and "
                f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs shared with other "
                "work: absolute times are noisy, the trend with context is the result.")
