@@ -30,8 +30,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+# Every benchmark in its default (quick) mode, then the README tables. Slow: tens of minutes.
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.run_all
+	for b in benchmarks/[a-z]*.py; do $(BIN)/python -m benchmarks.$$(basename $$b .py) || exit 1; done
+	$(BIN)/python scripts/update_readme.py
 
 clean-venv:
 	rm -rf $(VENV)

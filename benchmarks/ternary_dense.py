@@ -1,6 +1,6 @@
 """TernaryDense speed and size: per-step time on each backend, Lava's per-leaf cost, bytes.
 
-    python benchmarks/ternary_dense.py            (or: lava-llm bench ternary_dense)
+    python -m benchmarks.ternary_dense            (or: lava-llm bench ternary_dense)
 
 Writes benchmarks/results/ternary_dense.{json,md} and ternary_dense_leaves.{json,md}.
 Times are wall-clock on this CPU (2 cores, shared); Lava times include nothing of compile or
@@ -69,7 +69,7 @@ def main(argv=None) -> None:
             row[f"{backend}_ms_per_step"] = 1e3 * lava_chain(backend, trits, alpha, x, 1,
                                                              args.steps)
         rows.append(row)
-    write_results("ternary_dense", rows, command="python benchmarks/ternary_dense.py",
+    write_results("ternary_dense", rows, command="python -m benchmarks.ternary_dense",
                   notes="One layer between a RingBuffer source and sink (3 leaf processes). "
                         "engine = kernels.int_step in numpy, one vector per call or 1024 vectors "
                         "in one call.")
@@ -84,7 +84,7 @@ def main(argv=None) -> None:
         r["ms_per_added_leaf"] = ((r["sim-fixed_ms_per_step"] - base) / (r["layers"] - 1)
                                   if r["layers"] > 1 else "")
     write_results("ternary_dense_leaves", leaf_rows,
-                  command="python benchmarks/ternary_dense.py",
+                  command="python -m benchmarks.ternary_dense",
                   notes="Chains of 64x64 TernaryDense leaves on sim-fixed: the cost of Lava's "
                         "CPU backend grows with the number of leaf ProcessModels (one OS "
                         "process each), not with the work inside them.")

@@ -97,7 +97,8 @@ def _bench(name: str, rest: list[str]) -> int:
         raise SystemExit(f"lava-llm bench: no benchmark {name!r} in {root} "
                          f"(known: {', '.join(known) or 'none; run from a repo checkout'})")
     sys.argv = [str(script), *rest]
-    runpy.run_path(str(script), run_name="__main__")
+    sys.path.insert(0, str(root.parent))  # the repo root, so that `import benchmarks` works
+    runpy.run_module(f"benchmarks.{name}", run_name="__main__", alter_sys=True)
     return 0
 
 
