@@ -1,11 +1,20 @@
 """Torch HGRNBit: QAT trains (straight-through gradients reach every latent weight), the HF
 state dict loads strictly, and the recurrence carries state across calls."""
+import pytest
 import torch
 
 from lava_llm.models.lm.config import LMConfig
 from lava_llm.training.hgrn import HGRNBitForCausalLM, set_quantize
 
 CFG = LMConfig(vocab_size=9, hidden_size=16, num_layers=2, intermediate_size=16)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: thread sync would dominate on the shared CPU
+    yield
+    torch.set_num_threads(n)
 
 
 def test_qat_steps_reduce_loss_and_reach_every_weight():
