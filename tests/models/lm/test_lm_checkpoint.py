@@ -118,3 +118,17 @@ def test_shipped_integer_model_bpc_within_1pct_of_float():
                                  scale=2.0 ** -qm["logit_frac"])
     assert b_float < 3.0  # the model did learn (uniform over 65 chars is 6.02 bits)
     assert abs(b_int - b_float) / b_float < 0.01
+
+
+def test_shipped_model_sim_float_matches_torch():
+    import torch
+
+    from lava_llm.models.lm.generate import LanguageModel
+
+    lm = LanguageModel.load()
+    sim = lm.generate("KING:", 3, backend="sim-float")
+    seq = np.concatenate([sim["prompt_ids"], sim["token_ids"][:-1]])
+    with torch.no_grad():
+        ref = lm.torch_model(torch.float64)(torch.from_numpy(seq[None]))[0][0].numpy()
+    np.testing.assert_allclose(sim["logits"], ref, atol=1e-4, rtol=0)
+    assert np.array_equal(sim["token_ids"], lm.generate("KING:", 3, backend="torch")["token_ids"])
