@@ -169,6 +169,43 @@ def compute_ms_per_token(lm, fixed: bool, steps: int, repeat: int = 3) -> float:
     return 1e3 * best
 
 
+def transformer_rows(lm, prompts, n_new, repeat):
+    """The equal-size KV-cache transformer of :mod:`benchmarks.lm_cost` (torch float32,
+    random weights), greedy, same prompt lengths: time to first token (prefill of the prompt
+    in one batched pass) and tokens/s."""
+    import torch
+
+    from benchmarks import lm_cost as bc
+
+    c = lm.config
+    max_len = max(prompts) + n_new + 1
+    mlp = bc.equal_param_mlp(c.vocab_size, c.hidden_size, c.num_layers, c.intermediate_size,
+                             max_len)
+    torch.manual_seed(0)
+    tf = bc.KVTransformer(c.vocab_size, c.hidden_size, c.num_layers, mlp,
+                          max(1, c.hidden_size // 64), max_len).eval()
+    rows = []
+    for P in prompts:
+        ids = torch.from_numpy(prompt_ids(lm, P))
+        ttfts, rates = [], []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            cache = tf.new_cache(max_len)
+            tok = int(tf(ids, cache)[-1].argmax())
+            t1 = time.perf_counter()
+            for _ in range(n_new - 1):
+                tok = int(tf(torch.tensor([tok]), cache)[-1].argmax())
+            t2 = time.perf_counter()
+            ttfts.append(t1 - t0)
+            rates.append((n_new - 1) / (t2 - t1))
+        rows.append({"backend": "transformer (torch, KV cache)", "prompt_tokens": P,
+                     "new_tokens": n_new, "tokens_per_s": float(np.median(rates)),
+                     "time_to_first_token_s": float(np.median(ttfts)),
+                     "note": f"equal parameter count ({mlp}-wide MLP), random weights; "
+                             f"median of {repeat}"})
+    return rows
+
+
 def overhead_rows(lm, steps):
     """LM network vs a plain chain with the same leaf count, same width."""
     rows = []
@@ -208,6 +245,7 @@ def main(argv=None):
     load0 = os.getloadavg()[0]
     cmd = "python -m benchmarks.lm_backends" + (" --quick" if args.quick else "")
     rows = backend_rows(lm, prompts, n_new, 1 if args.quick else args.repeat)
+    rows += transformer_rows(lm, prompts, n_new, 1 if args.quick else args.repeat)
     write_results(
         "lm_backends", rows, command=cmd,
         columns=["backend", "prompt_tokens", "new_tokens", "tokens_per_s",
@@ -218,7 +256,9 @@ def main(argv=None):
                "prefill included; for Lava also network build, compile and runtime start; the "
                "torch model and the integer export are built beforehand). Lava runs the whole "
                "generation as one closed-loop run (the head feeds its token back to the "
-               "embedding), so there is no host round trip per token."
+               "embedding), so there is no host round trip per token. The transformer rows are a "
+               "reference point on the same CPU: a float32 torch decoder of the same parameter "
+               "count with a KV cache (benchmarks/lm_cost.py)."
                f" Machine load (1-min load average) {load0:.1f} before and "
                f"{os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs shared with other "
                "work."),
