@@ -39,7 +39,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from lava_llm.models.lm import engine, export  # noqa: E402
-from lava_llm.models.lm.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint  # noqa: E402,E501
+from lava_llm.models.lm.checkpoint import (DEFAULT_CHECKPOINT, load_checkpoint,  # noqa: E402
+                                           save_checkpoint)
 from lava_llm.models.lm.config import LMConfig  # noqa: E402
 from lava_llm.models.lm.tokenizer import CharTokenizer  # noqa: E402
 from lava_llm.training.hgrn import HGRNBitForCausalLM, set_quantize  # noqa: E402

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from lava_llm import fixed_point as fp
 from lava_llm.processes.gated_recurrence import kernels as gk
 from lava_llm.processes.lm_blocks import kernels as lk
 

@@ -9,8 +9,8 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from lava_llm.processes.lm_blocks import kernels as lk
 from lava_llm import fixed_point as fp
+from lava_llm.processes.lm_blocks import kernels as lk
 from lava_llm.processes.lm_blocks.process import (GLU, GLUBlock, LMHead, ResidualAdd, RMSNorm,
                                                    TokenEmbedding)
 
