@@ -113,3 +113,12 @@ def test_lava_stream_misuse(den):
         network.LavaStream(den.params, "sim-fixed", chunk=0)
     with pytest.raises(ValueError, match="backend"):
         den.denoise(np.zeros(800) + 0.01, "gpu")
+
+
+def test_loihi2_is_never_faked(den):
+    from lava_llm.run import Loihi2UnavailableError, loihi2_status
+
+    if loihi2_status()[0]:
+        pytest.skip("a Loihi 2 system is present")
+    with pytest.raises(Loihi2UnavailableError, match="sim-fixed"):
+        network.LavaStream(den.params, "loihi2")
