@@ -11,8 +11,9 @@ API (what the benchmark and the scripts call)
 >>> est = model.denoise(noisy_wave)          # torch float reference, numpy in/out
 
 ``pairs`` is any sequence of ``(noisy, clean)`` float arrays (e.g.
-:class:`lava_llm.data.noisy_fsdd.NDNSDataset`). ``ptq`` is ``export_fixed`` of a model trained
-with ``qat=False`` (static post-training quantisation with calibrated power-of-two scales).
+:class:`lava_llm.data.noisy_fsdd.NDNSDataset`). PTQ is ``export_fixed`` of a model trained
+with ``qat=False`` (static post-training quantisation with calibrated power-of-two scales;
+``export_fixed_ptq`` is the same function under that name).
 
 The S5 layer
 ------------
@@ -42,8 +43,8 @@ Pruning: iterative magnitude pruning of every weight matrix (encoder, B, C, GLU 
 ``Lambda`` and ``D`` are diagonal and stay dense) to ``sparsity``; the sparsity of each matrix
 follows the cubic schedule of Zhu & Gupta (2017), pruning ``PRUNE_EVENTS`` (50) times between
 5 % and 90 % of the steps (50 gentle steps recover better than 10 coarse ones: 9.01 against
-8.85 dB SI-SNRi at 80 % sparsity for the shipped recipe). Complex B and C are pruned by ``|B_ij|`` (real and imaginary part share one
-mask).
+8.85 dB SI-SNRi at 80 % sparsity for the shipped recipe). Complex B and C are pruned by
+``|B_ij|`` (real and imaginary part share one mask).
 
 QAT: in the last ``QAT_FRACTION`` of the steps BatchNorm is frozen and folded into ``B_bar`` and
 ``D`` (exactly what the fixed model runs), and every weight is fake-quantised with
