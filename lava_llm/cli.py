@@ -75,14 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_module_arguments(parser: argparse.ArgumentParser, argv: ty.Sequence[str]):
-    """Second pass: let the chosen command's module add its own options."""
-    args, _ = parser.parse_known_args(argv)
-    module = getattr(args, "_module", None)
-    if module is None:
+    """Let the chosen command's module add its own options before parsing (so that
+    ``lava-llm solve --help`` lists them too). The command is the first bare word."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command not in COMMANDS:
         return None
-    mod = importlib.import_module(module)
+    mod = importlib.import_module(COMMANDS[command])
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    mod.add_arguments(sub.choices[args.command])
+    mod.add_arguments(sub.choices[command])
     return mod
 
 

@@ -60,3 +60,16 @@ def test_unknown_backend_rejected_by_argparse():
 def test_bench_unknown_name_lists_known(capsys):
     with pytest.raises(SystemExit, match="no benchmark 'nope'"):
         cli.main(["bench", "nope"])
+
+
+@pytest.mark.parametrize("name", sorted(cli.COMMANDS))
+def test_command_help_lists_its_own_options(name, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([name, "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "--backend" in out and "--json" in out
+    # at least one option beyond the common ones comes from the command's module
+    own = [ln for ln in out.splitlines() if ln.strip().startswith("--")
+           and not ln.strip().startswith(("--backend", "--seed", "--json"))]
+    assert own, out
