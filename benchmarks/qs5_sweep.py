@@ -268,9 +268,9 @@ def main(argv=None) -> int:
         f"{args.lr}, cosine, batch 64), QAT = {args.qat_epochs} fine-tuning epochs with "
         f"fake-quantised weights (lr {args.qat_lr}), PTQ = the float weights quantised "
         f"(power-of-two scales). The second float row fine-tunes the float model for the same "
-        f"{args.qat_epochs} epochs without quantisation: QAT rows above it gain from the "
-        f"extra training, not from quantisation. Activations, LayerNorm and biases stay "
-        f"float. Seed "
+        f"{args.qat_epochs} epochs without quantisation: compare the QAT column with it, "
+        f"since QAT rows also get that extra training. Activations, LayerNorm and biases "
+        f"stay float. Seed "
         f"{args.seed}, one run per cell (no error bars). Total {total:.0f} s on "
         f"{args.threads} thread(s).")
     if not args.no_write:
