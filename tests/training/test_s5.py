@@ -137,3 +137,20 @@ def test_model_init_depends_only_on_seed():
     assert all(torch.equal(a[k], b[k]) for k in a)
     c = s5.S5Denoiser(cfg, seed=4).state_dict()
     assert not torch.equal(a["layers.0.glu.weight"], c["layers.0.glu.weight"])
+
+
+def test_16khz_ndns_shape_end_to_end():
+    """A 16 kHz (N-DNS) model: 512-sample window, 257 bins, through export and the engine."""
+    from lava_llm.models.denoiser.network import Denoiser
+
+    cfg = s5.DenoiserConfig(sample_rate=16000, d_model=8, d_state=4, n_layers=1, blocks=2)
+    model = s5.S5Denoiser(cfg)
+    assert model.encoder.in_features == 257
+    rng = np.random.default_rng(0)
+    wave = 0.05 * rng.standard_normal(4000)
+    params = s5.export_fixed(model.eval(), [wave])
+    den = Denoiser(params)
+    assert den.sample_rate == 16000
+    est_f = den.denoise(wave, "float")
+    np.testing.assert_allclose(est_f, model.denoise(wave), atol=1e-9)
+    assert den.denoise(wave, "engine").shape == wave.shape
