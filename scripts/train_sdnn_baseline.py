@@ -9,7 +9,9 @@ writes ``lava_llm/checkpoints/sdnn_baseline/sdnn_baseline.net`` (netx HDF5) and
 ``sdnn_baseline.json`` (host-side config, training record). Data: ``build_noisy_fsdd`` on the
 FSDD train split (``--n-train`` clips, seed ``--data-seed``), cached under ``--data-dir``.
 Recipe of the N-DNS baseline: RAdam, loss ``lam * MSE(|Y|, |S|) + (100 - SI-SNR)``, gradient
-clipping; here on random ``--crop``-second crops for ``--steps`` steps on one CPU thread.
+clipping; here on random ``--crop``-second crops for ``--steps`` steps on one CPU thread, plus a
+penalty keeping every sigma state inside ``--state-limit`` (so that it fits Loihi's 24-bit
+neuron state: without it the hidden states reached 1.9 x 2**23 on the test clips).
 """
 from __future__ import annotations
 
@@ -37,6 +39,10 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--lam", type=float, default=0.001)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--state-limit", type=float, default=24.0,
+                    help="sigma states beyond this (real units; x 2**18 on chip) are "
+                         "penalised: 24 -> 0.75 of Loihi's 24-bit range")
+    ap.add_argument("--state-penalty", type=float, default=1e-2)
     ap.add_argument("--out", default=str(REPO / "lava_llm" / "checkpoints" / "sdnn_baseline"
                                          / "sdnn_baseline.net"))
     args = ap.parse_args(argv)
@@ -46,7 +52,8 @@ def main(argv=None) -> int:
 
     from lava_llm import audio
     from lava_llm.data import NDNSDataset, build_noisy_fsdd
-    from lava_llm.models.sdnn_baseline.network import SDNNDenoiser, count_ops
+    from lava_llm.models.sdnn_baseline.network import (SDNNDenoiser, count_ops, state_penalty,
+                                                       state_range)
 
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
@@ -77,11 +84,13 @@ def main(argv=None) -> int:
         noisy = torch.tensor(np.stack(noisy))
         clean = torch.tensor(np.stack(clean))
         spec = audio.stft(noisy, sr)
-        out = model.denoise_spec(spec)
+        mask, sigmas = model(audio.features(spec).float(), states=True)
+        out = audio.apply_mask(spec, mask)
         est = audio.istft(out, length, sr)
         score = audio.si_snr(est, clean)
         loss = args.lam * torch.nn.functional.mse_loss(
-            out.abs(), audio.stft(clean, sr).abs()) + (100 - score.mean())
+            out.abs(), audio.stft(clean, sr).abs()) + (100 - score.mean()) \
+            + args.state_penalty * state_penalty(sigmas, args.state_limit)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 10.0)
@@ -95,6 +104,8 @@ def main(argv=None) -> int:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     model.export_hdf5(out_path)
     ops = count_ops(model, audio.features(audio.stft(pairs[0][0], sr)))
+    ranges = np.max([state_range(model, audio.features(audio.stft(n, sr)))
+                     for n, _ in pairs[:50]], axis=0)
     cfg = json.loads(out_path.with_suffix(".json").read_text())
     cfg["training"] = {"command": "scripts/train_sdnn_baseline.py " + " ".join(argv or
                                                                                 sys.argv[1:]),
@@ -102,7 +113,8 @@ def main(argv=None) -> int:
                                                                            "data_dir")},
                        "seconds": round(time.time() - t0, 1),
                        "final_train_si_snr_db": round(float(np.mean(scores[-50:])), 3),
-                       "ops_first_clip": ops}
+                       "ops_first_clip": ops,
+                       "max_state_over_24bit_first50": [round(float(r), 4) for r in ranges]}
     out_path.with_suffix(".json").write_text(json.dumps(cfg, indent=1) + "\n")
     print(json.dumps(cfg, indent=1))
     return 0

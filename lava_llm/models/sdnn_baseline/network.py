@@ -41,6 +41,7 @@ MSG_SCALE = 1 << 12            # graded spike = value * 2**12 (spike_exp 6 + wei
 OUT_SCALE = 1 << 18            # Sigma output state = value * 2**18
 WEIGHT_SCALE = 64              # SLAYER sigma-delta neuron scale (8-bit weights, step 2/64)
 N_LAYERS = 3                   # each netx Dense delays its output by one step
+STATE_LIMIT = 1 << 23          # Loihi 2 neuron state: 24-bit signed
 
 
 def _slayer():
@@ -98,14 +99,25 @@ class SDNNDenoiser(torch.nn.Module):
         u = slayer.utils.quantize(u.transpose(1, 2), step=INPUT_STEP)
         return torch.diff(u, dim=-1, prepend=torch.zeros_like(u[..., :1]))
 
-    def forward(self, feats, *, count_log: bool = False):
+    def forward(self, feats, *, count_log: bool = False, states: bool = False):
+        """Mask ``(batch, frames, bins)``; with ``count_log`` also the input of every block,
+        with ``states`` also every block's sigma state (``(batch, neurons, frames)``, real
+        units: Lava holds ``sigma * 2**18`` in a 24-bit register)."""
         x = self.encode(feats)
-        counts = []
-        for b in self.blocks:
-            counts.append(x)
-            x = b(x)
+        counts, sigmas, hooks = [], [], []
+        if states:
+            hooks = [b.neuron.sigma.register_forward_hook(
+                lambda mod, inp, out: sigmas.append(out)) for b in self.blocks]
+        try:
+            for b in self.blocks:
+                counts.append(x)
+                x = b(x)
+        finally:
+            for h in hooks:
+                h.remove()
         mask = x.transpose(1, 2)
-        return (mask, counts) if count_log else mask
+        extra = ([counts] if count_log else []) + ([sigmas] if states else [])
+        return (mask, *extra) if extra else mask
 
     def denoise_spec(self, spec):
         """Complex STFT ``(batch, frames, bins)`` -> masked STFT (torch)."""
@@ -182,6 +194,22 @@ def count_ops(model, feats) -> dict:
         dens.append(float(nz.mean()))
     neurons = sum(int(b.synapse.weight.shape[0]) for b in model.blocks)
     return {"syn_ops": syn, "neuron_ops": float(neurons), "input_density": dens}
+
+
+def state_range(model, feats) -> list[float]:
+    """Max |sigma state| of each layer on ``feats`` (one clip) as a fraction of Loihi's 24-bit
+    range (``max |sigma| * 2**18 / 2**23``); above 1.0 the state would overflow on chip (the
+    Python sim-fixed models compute in wider integers and do not saturate)."""
+    with torch.no_grad():
+        f = torch.as_tensor(np.asarray(feats), dtype=torch.float32)[None]
+        _, sigmas = model(f, states=True)
+    return [float(s.abs().max()) * OUT_SCALE / STATE_LIMIT for s in sigmas]
+
+
+def state_penalty(sigmas, limit: float) -> "torch.Tensor":
+    """Training penalty keeping the sigma states inside ``limit`` (real units): per sample,
+    the sum over neurons and frames of ``relu(|sigma| - limit)**2``, summed over layers."""
+    return sum((torch.relu(s.abs() - limit) ** 2).sum(dim=(1, 2)).mean() for s in sigmas)
 
 
 def denoise_torch(model, wave: np.ndarray, sample_rate: int) -> np.ndarray:

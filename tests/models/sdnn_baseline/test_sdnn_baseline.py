@@ -14,7 +14,7 @@ from lava_llm import audio
 from lava_llm.models.sdnn_baseline import CHECKPOINT
 from lava_llm.models.sdnn_baseline.lava_run import (denoise_lava, input_messages, run_netx)
 from lava_llm.models.sdnn_baseline.network import (SDNNDenoiser, count_ops, denoise_torch,
-                                                   load_hdf5, parameter_count)
+                                                   load_hdf5, parameter_count, state_range)
 from lava_llm.run import Loihi2UnavailableError, loihi2_status
 
 SR = 8000
@@ -104,6 +104,31 @@ def test_bad_inputs_raise(shipped, tmp_path):
             run_netx(CHECKPOINT, np.zeros((129, 2), dtype=np.int32), backend="loihi2")
 
 
+def test_sigma_states_are_the_ones_lava_holds(shipped):
+    """``state_range`` reads the same sigma states the Lava neurons hold (checked against the
+    Lava Var after a run) and the shipped model keeps them inside 24 bits."""
+    from lava.proc.io.source import RingBuffer as Source
+
+    from lava_llm.models.sdnn_baseline.lava_run import load_network
+    from lava_llm.run import lava_session, run_config
+
+    feats = _feats(_noisy_wave(0.1, seed=4))        # 13 frames
+    with torch.no_grad():
+        _, sigmas = shipped(torch.tensor(feats, dtype=torch.float32)[None], states=True)
+    net = load_network(CHECKPOINT)
+    src = Source(data=input_messages(shipped, feats))
+    src.s_out.connect(net.inp)
+    T = feats.shape[0]
+    with lava_session(src, run_config("sim-fixed")) as session:
+        session.run(T)
+        # after T steps layer k has integrated frames 0 .. T-2-k (each Dense buffers a step)
+        got = [np.asarray(net.layers[k].neuron.sigma.get()) for k in range(3)]
+    for k in range(3):
+        want = sigmas[k][0, :, T - 2 - k].double().numpy() * 2 ** 18
+        np.testing.assert_allclose(got[k], want, rtol=0, atol=1e-3)
+    assert max(state_range(shipped, feats)) < 1.0
+
+
 @pytest.mark.data
 def test_shipped_checkpoint_denoises_fsdd_test_clips(shipped, tmp_path):
     from lava_llm.data import NDNSDataset, build_noisy_fsdd
@@ -113,3 +138,5 @@ def test_shipped_checkpoint_denoises_fsdd_test_clips(shipped, tmp_path):
     gains = [audio.si_snri(denoise_torch(shipped, n, SR), n, c) for n, c in
              (ds[i] for i in range(len(ds)))]
     assert np.mean(gains) > 3.0, gains
+    # sigma states fit Loihi's 24-bit neuron state on real test clips
+    assert max(max(state_range(shipped, _feats(ds[i][0]))) for i in range(len(ds))) < 1.0
