@@ -20,6 +20,12 @@ carries ``(trits, alpha)``. Quantising ``alpha * trits`` a second time would kee
 shrink the scale to ``alpha * mean|trits|``: the importer never does that, and the test
 (``tests/models/lm/test_hf_import.py``) would catch it against an independent reference.
 
+Entry points: :func:`load_params` (-> :class:`~lava_llm.models.lm.params.LMParams`, which the
+torch model, the engines and the Lava network take), :func:`load_torch` (the torch model),
+:func:`convert` / ``python -m lava_llm.models.lm.hf_import SRC DST`` (a lava-llm checkpoint with
+packed trits and a fixed-point calibration), :func:`read_checkpoint` (checked and ternarised,
+library-neutral form).
+
 Supported configurations: ``use_short_conv=False``, ``expand_ratio=1``, ``hidden_act`` swish
 / silu, no mixture of experts. ``num_heads`` is accepted for any value that divides the hidden
 size (the recurrence is element-wise, heads only reshape it). ``use_lower_bound=False`` is
