@@ -276,3 +276,20 @@ def test_lava_sim_float_on_imported_weights_matches_reference(tmp_path, small):
     assert out["logits"].shape == want.shape
     assert np.abs(out["logits"] - want).max() < 1e-4
     assert list(out["token_ids"]) == [int(r.argmax()) for r in want[5:]]
+
+
+def test_tied_head_without_lm_head_weight(tmp_path, small):
+    # tie_word_embeddings=true checkpoints may omit lm_head.weight (HF drops tied copies):
+    # the head then uses the embedding matrix, ternarised once like any BitLinear weight
+    cfg, sd = small
+    tied = dict(cfg, tie_word_embeddings=True)
+    sd_saved = {k: v for k, v in sd.items() if k != "lm_head.weight"}
+    folder = write_checkpoint(tmp_path, tied, sd_saved)
+    want = ref.hgrn_bit_logits(dict(sd_saved, **{"lm_head.weight":
+                                                 sd["model.embeddings.weight"]}), tied, IDS)
+    with torch.no_grad():
+        got = hf.load_torch(folder)(torch.tensor([IDS]))[0][0]
+    assert (got.double() - want).abs().max().item() < 1e-4
+    # untied checkpoints must have it
+    with pytest.raises(ValueError, match=r"missing keys \(1\): lm_head.weight"):
+        hf.read_checkpoint(write_checkpoint(tmp_path / "u", cfg, sd_saved))
