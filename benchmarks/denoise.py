@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     from lava_llm.models.sdnn_baseline import CHECKPOINT as SDNN_CKPT
     from lava_llm.models.sdnn_baseline.lava_run import denoise_lava
     from lava_llm.models.sdnn_baseline.network import (count_ops, denoise_torch, load_hdf5,
-                                                       parameter_count)
+                                                       parameter_count, state_range)
     from lava_llm.training import s5 as s5mod
 
     torch.set_num_threads(1)
@@ -142,6 +142,8 @@ def main(argv=None) -> int:
     sd_syn = float(np.mean([o["syn_ops"] for o in ops]))
     sd_neur = ops[0]["neuron_ops"]
     sd_density = np.mean([o["input_density"] for o in ops], axis=0).round(3).tolist()
+    sd_state = np.max([state_range(sdnn, audio.features(audio.stft(n.astype(np.float32), sr)))
+                       for n, _ in pairs], axis=0).round(3).tolist()
     n_sd = parameter_count(sdnn)
 
     cd, cs = s5_counts(dense.params), s5_counts(sparse.params)
@@ -233,7 +235,8 @@ def main(argv=None) -> int:
         "mean over clips. S5: d_model H = "
         f"{cd['shape']['H']}, P = {cd['shape']['P']} complex states, "
         f"{cd['shape']['L']} layers; SDNN: 129-256-256-129, input densities per layer "
-        f"{sd_density}. SDNN SI-SNRi, Lava vs SLAYER torch, max |difference| per clip: "
+        f"{sd_density}, max |sigma state| per layer as a fraction of the 24-bit range "
+        f"{sd_state}. SDNN SI-SNRi, Lava vs SLAYER torch, max |difference| per clip: "
         f"{max(lava_vs_torch):.2e} dB.",
         "",
         "#### Targets (issue 4)",
@@ -247,6 +250,7 @@ def main(argv=None) -> int:
     cmd = "benchmarks/denoise.py " + " ".join(argv if argv is not None else sys.argv[1:])
     write_results("denoise", rows, command=cmd.strip(), notes=notes,
                   extra={"targets": targets, "rtf": rtf, "sdnn_input_density": sd_density,
+                         "sdnn_state_over_24bit": sd_state,
                          "s5_dense_counts": cd, "s5_sparse_counts": cs})
     return 0
 
