@@ -35,9 +35,8 @@ def _load(folder):
         from lava_llm.models.lm import hf_import
 
         if hf_import.is_hf_checkpoint(folder):
-            from lava_llm.models.lm.params import from_hf_import
-
-            return LanguageModel(from_hf_import(hf_import.read_checkpoint(folder)))
+            # load_params also checks the checkpoint's epsilon against the library's
+            return LanguageModel(hf_import.load_params(folder))
         if not Path(folder).exists():
             raise FileNotFoundError(f"--checkpoint {folder}: folder does not exist")
     return LanguageModel.load(folder)

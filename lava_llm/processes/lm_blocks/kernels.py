@@ -98,14 +98,10 @@ def glu(z) -> np.ndarray:
 
 # --------------------------------------------------------------------------- fixed
 def int_linear_acc(q, trits) -> np.ndarray:
-    """``W_t @ q`` for int8 ``q`` (last axis) as int64. Computed with a float64 matmul, which
-    is exact here (|sum| <= 128 * n_in < 2**53) and vectorises over tokens; equal to
-    :func:`lava_llm.processes.ternary_dense.kernels.ternary_matvec` (tested)."""
-    q = np.asarray(q)
-    t = np.asarray(trits)
-    if q.shape[-1] > (1 << 44):
-        raise ValueError("input too wide for an exact float64 accumulation")
-    return np.rint(q.astype(np.float64) @ t.T.astype(np.float64)).astype(np.int64)
+    """``W_t @ q`` over the last axis of int8 ``q``, exact, as int64: the ternary dense
+    accumulation :func:`lava_llm.processes.ternary_dense.kernels.ternary_matvec` (float64 BLAS
+    where exact, int64 otherwise), vectorised over tokens."""
+    return td.ternary_matvec(q, trits)
 
 
 def int_rms_norm(x, x_frac: int, wm, ws: int, eps_q: int) -> np.ndarray:
