@@ -18,7 +18,9 @@ when its activation moves. Weights are 8-bit (step 2/64, range [-4, 3.97], SLAYE
 layers and a sigma output layer predicting the multiplicative mask ``relu(1 + m)``, trained on
 ``lam * MSE(|Y|, |S|) + (100 - SI-SNR)``) without the learnt axonal delays (the repository's
 "nodelay" variant) and scaled to the 129 bins of 8 kHz audio; the input is the shared
-log-magnitude feature (the N-DNS baseline feeds the raw magnitude minus 0.2).
+log-magnitude feature (the N-DNS baseline feeds the raw magnitude minus 0.2). Training adds
+:func:`state_penalty` so that every sigma state fits Loihi's 24-bit neuron state
+(:func:`state_range` measures it; Lava's Python models would not flag an overflow).
 
 Export / Lava: :meth:`SDNNDenoiser.export_hdf5` writes the three blocks as ``dense`` layers
 (no SLAYER ``Input`` block: netx turns that into a ``PyInputModel`` that Lava 0.10 cannot
