@@ -63,6 +63,10 @@ def async_model_map() -> dict:
             Sigma: PyLoihiModelToPyAsyncModel(PySigmaModelFixed)}
 
 
+#: Wall-clock bound on one asynchronous run (seconds per frame, at least 60 s in all).
+ASYNC_TIMEOUT_S_PER_FRAME = 2.0
+
+
 def run_netx(hdf5_path, messages: np.ndarray, *, backend: str = "sim-fixed",
              asynchronous: bool = False, timings: dict | None = None) -> np.ndarray:
     """Run the netx network on ``messages`` (``(bins, frames)`` int32 from
@@ -98,7 +102,10 @@ def run_netx(hdf5_path, messages: np.ndarray, *, backend: str = "sim-fixed",
     sink = Sink(shape=net.out.shape, buffer=steps)
     src.s_out.connect(net.inp)
     net.out.connect(sink.a_in)
-    with lava_session(src, cfg) as session:
+    # Lava 0.10's async runtime services, meeting the Loihi-protocol source and sink, were
+    # seen to deadlock once in several runs; the watchdog turns that into LavaRunTimeout.
+    timeout_s = max(60.0, ASYNC_TIMEOUT_S_PER_FRAME * steps) if asynchronous else None
+    with lava_session(src, cfg, timeout_s=timeout_s) as session:
         t0 = time.perf_counter()
         if asynchronous:  # async models must run in one call (a second run call hangs)
             session.run(steps)
