@@ -5,24 +5,16 @@ import typing as ty
 
 import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
-from lava.magma.core.process.process import AbstractProcess, LogConfig
+from lava.magma.core.process.process import LogConfig
 from lava.magma.core.process.variable import Var
 
 from lava_llm import fixed_point as fp
 from lava_llm import validation as V
 from lava_llm.processes.gated_recurrence import kernels as gk
+from lava_llm.processes.base import ValidatedProcess
 
 
-class _Checked(AbstractProcess):
-    """AbstractProcess whose constructor validates before ``super().__init__``: skip Lava's
-    ``__del__`` (which stops a runtime) when validation raised before one could exist."""
-
-    def __del__(self):
-        if hasattr(self, "_runtime"):
-            super().__del__()
-
-
-class MLGRU(_Checked):
+class MLGRU(ValidatedProcess):
     r"""MLGRU neurons: ``n`` channels with a gated linear recurrent state.
 
     Dynamics (each time step; ``a_in = [i_pre, f_pre]``, shape ``(2n,)``)::
@@ -61,7 +53,7 @@ class MLGRU(_Checked):
         self.lb_q = Var(shape=(n,), init=np.round(lb * gk.ONE).astype(np.int64))
 
 
-class MLGRUBlock(_Checked):
+class MLGRUBlock(ValidatedProcess):
     r"""Fused HGRNBit token mixer: one leaf that holds a whole ``attn`` sub-block.
 
     Dynamics (each time step, ``x = a_in`` the residual stream, ``h`` the MLGRU state)::

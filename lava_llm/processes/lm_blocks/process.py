@@ -6,23 +6,15 @@ import typing as ty
 
 import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
-from lava.magma.core.process.process import AbstractProcess, LogConfig
+from lava.magma.core.process.process import LogConfig
 from lava.magma.core.process.variable import Var
 
 from lava_llm import validation as V
 from lava_llm.processes.lm_blocks import kernels as lk
+from lava_llm.processes.base import ValidatedProcess
 
 
-class _Checked(AbstractProcess):
-    """AbstractProcess whose constructor validates before ``super().__init__``: skip Lava's
-    ``__del__`` (which stops a runtime) when validation raised before one could exist."""
-
-    def __del__(self):
-        if hasattr(self, "_runtime"):
-            super().__del__()
-
-
-class RMSNorm(_Checked):
+class RMSNorm(ValidatedProcess):
     r"""RMS normalisation with a per-channel gain.
 
     Dynamics (each time step)::
@@ -52,7 +44,7 @@ class RMSNorm(_Checked):
         self.wm = Var(shape=(n,), init=q["wm"])
 
 
-class GLU(_Checked):
+class GLU(ValidatedProcess):
     r"""Gated linear unit.
 
     Dynamics (each time step, ``[g, u] = chunk(a_in, 2)``)::
@@ -69,7 +61,7 @@ class GLU(_Checked):
         self.s_out = OutPort(shape=(n,))
 
 
-class ResidualAdd(_Checked):
+class ResidualAdd(ValidatedProcess):
     r"""Residual connection.
 
     Dynamics (each time step)::
@@ -89,7 +81,7 @@ class ResidualAdd(_Checked):
         self.s_out = OutPort(shape=(n,))
 
 
-class GLUBlock(_Checked):
+class GLUBlock(ValidatedProcess):
     r"""Fused HGRNBit channel mixer (one leaf).
 
     Dynamics (each time step, ``x = a_in``)::
@@ -116,7 +108,7 @@ class GLUBlock(_Checked):
         self.s_out = OutPort(shape=(H,))
 
 
-class TokenEmbedding(_Checked):
+class TokenEmbedding(ValidatedProcess):
     r"""Token source: prompt tokens first, then the fed-back sampled tokens.
 
     Dynamics (time step ``t``, counting from 0)::
@@ -161,7 +153,7 @@ class TokenEmbedding(_Checked):
         self.token = Var(shape=(1,), init=np.array([prompt[0]]))
 
 
-class LMHead(_Checked):
+class LMHead(ValidatedProcess):
     r"""LM head and readout: final RMSNorm, ternary head, sampling.
 
     Dynamics (time step ``t``; ``x = a_in``)::

@@ -5,14 +5,15 @@ import typing as ty
 
 import numpy as np
 from lava.magma.core.process.ports.ports import OutPort
-from lava.magma.core.process.process import AbstractProcess, LogConfig
+from lava.magma.core.process.process import LogConfig
 from lava.magma.core.process.variable import Var
 
 from lava_llm import validation as V
 from lava_llm.processes.qubo_annealing import kernels
+from lava_llm.processes.base import ValidatedProcess
 
 
-class QuboAnnealer(AbstractProcess):
+class QuboAnnealer(ValidatedProcess):
     r"""Parallel simulated annealing of a QUBO: one binary neuron per variable, per replica.
 
     Dynamics (each time step ``t``, all neurons of all replicas at once; see
@@ -96,7 +97,3 @@ class QuboAnnealer(AbstractProcess):
         self.n_vars = n
         self.scale = scale
 
-    def __del__(self):
-        # a constructor that raised before AbstractProcess.__init__ left no runtime to stop
-        if hasattr(self, "_runtime"):
-            super().__del__()

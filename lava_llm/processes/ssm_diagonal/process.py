@@ -5,12 +5,13 @@ import typing as ty
 
 import numpy as np
 from lava.magma.core.process.ports.ports import InPort, OutPort
-from lava.magma.core.process.process import AbstractProcess, LogConfig
+from lava.magma.core.process.process import LogConfig
 from lava.magma.core.process.variable import Var
 
 from lava_llm import fixed_point as fp
 from lava_llm import validation as V
 from lava_llm.processes.ssm_diagonal import kernels
+from lava_llm.processes.base import ValidatedProcess
 
 #: Every parameter Var: name -> (kind, bits). kind "index" (CSR structure, int32), "float"
 #: (float model), "int" (fixed model, signed ``bits``-bit), "exp" (power-of-two exponents).
@@ -82,7 +83,7 @@ def check_params(params: dict) -> dict:
     return out
 
 
-class SSMDiagonal(AbstractProcess):
+class SSMDiagonal(ValidatedProcess):
     r"""Sparse S5 stack: encoder, ``L`` S5 blocks (diagonal complex state), decoder.
 
     Dynamics per time step ``t`` (``f_t = s_in[t]``, one frame)::
@@ -129,8 +130,3 @@ class SSMDiagonal(AbstractProcess):
         self.s_re = Var(shape=(L, P), init=np.zeros((L, P)))
         self.s_im = Var(shape=(L, P), init=np.zeros((L, P)))
 
-    def __del__(self):
-        # A constructor that rejected its arguments never reached AbstractProcess.__init__;
-        # Lava's __del__ would then fail on the missing runtime attribute.
-        if "_runtime" in self.__dict__:
-            super().__del__()
