@@ -35,6 +35,8 @@ draw, so Lava and the engine sample identical tokens from identical logits and s
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from lava_llm import fixed_point as fp
@@ -206,8 +208,13 @@ def sample_float(logits, rng, temperature: float = 0.0, top_k: int = 0) -> int:
     return int(order[min(idx, order.size - 1)])
 
 
+@functools.lru_cache(maxsize=64)
 def temperature_multiplier(temperature: float, logit_frac: int = LOGIT_FRAC) -> tuple[int, int]:
-    """``(m, s)`` with ``m / 2**s = 2**(ACT_FRAC - logit_frac) / temperature``."""
+    """``(m, s)`` with ``m / 2**s = 2**(ACT_FRAC - logit_frac) / temperature``.
+
+    Host-side parameter construction (float), computed once per temperature and cached, so the
+    fixed sampler's per-step work is integer only. The random draw itself comes from the
+    readout leaf's seeded numpy generator (a host-side stand-in for an on-chip PRNG)."""
     return fp.mant_exp(2.0 ** (fp.ACT_FRAC - logit_frac) / temperature, 16)
 
 
