@@ -38,7 +38,10 @@ Fixed point (Loihi 2 widths)
   saturation needed) and raises ``ValueError`` when it would not.
 * ``beta`` is an unsigned 24-bit integer with ``BETA_FRAC`` = 16 fractional bits, one value per
   step computed ahead of time on the host from the temperature schedule (``beta = 2**16 /
-  (scale * T)``); the step itself has no division and no float.
+  (scale * T)``); the step itself has no division. One qualification: the integer field
+  accumulation ``h += s @ K`` is computed as a float32/float64 BLAS product of integers
+  (:func:`field_update`), exact because every partial sum is bounded by the 24-bit field
+  range checked at build time; on Loihi it is the synapses' integer accumulation.
 * Acceptance: ``a = min(max(delta, 0) * beta >> (BETA_FRAC - EXP_IN_FRAC), 16 << EXP_IN_FRAC)``
   (a floor shift; saturates at ``delta/T = 16`` where ``exp(-16) * 2**16 < 0.5``), then ``p =
   exp_table()[a]``: the shared LUT :func:`lava_llm.fixed_point.exp_neg_fixed` (16-bit output)
@@ -46,6 +49,9 @@ Fixed point (Loihi 2 widths)
   less than ``T / 256``) and ``p = 0`` at saturation; then the integer compare ``u_acc < p``
   with the 16-bit draw.
 * The cost register is 32-bit (checked at build time against ``sum |c| + sum_{i<j} |K|``).
+  It is read out through a 32-bit port to a host sink, wider than a 24-bit graded spike: on
+  Loihi 2 it would be read as a register, not sent as a message. The best cost is tracked on
+  the host side of the model as a float (``+inf`` before the first step).
 """
 from __future__ import annotations
 
