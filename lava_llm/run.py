@@ -104,24 +104,43 @@ class LavaRunTimeout(TimeoutError):
     """A Lava run did not finish in time; its runtime was terminated."""
 
 
+#: ``timeout_s="auto"``: a run of ``n`` steps may take ``AUTO_TIMEOUT_BASE_S +
+#: AUTO_TIMEOUT_PER_STEP_S * n`` seconds, far beyond any healthy run here (a few ms per step),
+#: so it only ever ends a stalled runtime.
+AUTO_TIMEOUT_BASE_S = 120.0
+AUTO_TIMEOUT_PER_STEP_S = 0.5
+
+
+def _resolve_timeout(timeout_s, steps: int) -> float | None:
+    if timeout_s is None:
+        return None
+    if timeout_s == "auto":
+        return AUTO_TIMEOUT_BASE_S + AUTO_TIMEOUT_PER_STEP_S * steps
+    value = float(timeout_s)
+    if not value > 0:
+        raise ValueError(f"timeout_s={timeout_s!r} must be > 0, 'auto' or None")
+    return value
+
+
 class LavaSession:
     """Runs a Lava network and remembers the run config; see :func:`lava_session`.
 
-    ``timeout_s`` (per :meth:`run` call, or the session default) guards against a known Lava
-    0.10 behaviour: when a ProcessModel raises inside a step, the runtime waits forever for the
+    ``timeout_s`` (seconds, ``"auto"`` for a generous limit that grows with the number of
+    steps, or ``None``; per :meth:`run` call, or the session default) guards against a known
+    Lava 0.10 behaviour: when a ProcessModel raises inside a step, the runtime waits forever for the
     other models. With a timeout the run is started non-blocking and watched; past the limit the
     runtime's processes are terminated, its shared memory released, and
     :class:`LavaRunTimeout` raised.
     """
 
-    def __init__(self, process, run_cfg=None, timeout_s: float | None = None):
+    def __init__(self, process, run_cfg=None, timeout_s: float | str | None = None):
         self.process = process
         self.run_cfg = run_cfg
         self.timeout_s = timeout_s
         self.steps_run = 0
         self._killed = False
 
-    def run(self, steps: int, run_cfg=None, timeout_s: float | None = None) -> None:
+    def run(self, steps: int, run_cfg=None, timeout_s: float | str | None = None) -> None:
         """Run ``steps`` time steps (the runtime is created by the first call)."""
         from lava.magma.core.run_conditions import RunSteps
 
@@ -133,7 +152,8 @@ class LavaSession:
         if cfg is None:
             raise ValueError("run_cfg is required (see lava_llm.run.run_config)")
         self.run_cfg = cfg
-        timeout_s = self.timeout_s if timeout_s is None else timeout_s
+        timeout_s = _resolve_timeout(self.timeout_s if timeout_s is None else timeout_s,
+                                     int(steps))
         if timeout_s is None:
             self.process.run(condition=RunSteps(num_steps=int(steps)), run_cfg=cfg)
         else:
@@ -187,7 +207,7 @@ class LavaSession:
 
 
 @contextlib.contextmanager
-def lava_session(process, run_cfg=None, *, timeout_s: float | None = None
+def lava_session(process, run_cfg=None, *, timeout_s: float | str | None = None
                  ) -> ty.Iterator[LavaSession]:
     """Context manager that runs ``process``'s network and always stops its runtime.
 

@@ -138,3 +138,21 @@ def test_watchdog_lets_a_healthy_run_finish():
         session.run(4)
         out = sink.data.get()
     np.testing.assert_array_equal(out, expected)
+
+
+def test_auto_timeout_grows_with_steps_and_rejects_nonsense():
+    assert R._resolve_timeout(None, 10) is None
+    assert R._resolve_timeout("auto", 100) == R.AUTO_TIMEOUT_BASE_S + 100 * R.AUTO_TIMEOUT_PER_STEP_S
+    assert R._resolve_timeout(3, 100) == 3.0
+    with pytest.raises(ValueError, match="timeout_s=-1"):
+        R._resolve_timeout(-1, 5)
+
+
+def test_watched_runs_can_be_repeated_with_state_kept():
+    """The library's networks run watched (timeout_s='auto') over several run calls."""
+    src, layer, sink, expected = _net("sim-float")
+    with R.lava_session(layer, R.run_config("sim-float"), timeout_s="auto") as session:
+        session.run(1)
+        session.run(3)
+        out = sink.data.get()
+    np.testing.assert_array_equal(out, expected)

@@ -62,7 +62,7 @@ def run_layer(backend: str, trits, alpha: float, x: np.ndarray) -> tuple[np.ndar
         sink = Sink(shape=(trits.shape[0],), buffer=x.shape[1])
         src.s_out.connect(layer.s_in)
         layer.a_out.connect(sink.a_in)
-        with lava_session(layer, cfg) as session:
+        with lava_session(layer, cfg, timeout_s="auto") as session:
             session.run(x.shape[1])
             y = sink.data.get()
         if fixed:

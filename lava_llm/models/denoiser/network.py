@@ -133,7 +133,7 @@ class LavaStream:
     def __enter__(self) -> "LavaStream":
         from lava_llm.run import lava_session
 
-        self._ctx = lava_session(self.ssm, self.run_cfg)
+        self._ctx = lava_session(self.ssm, self.run_cfg, timeout_s="auto")
         self.session = self._ctx.__enter__()
         return self
 

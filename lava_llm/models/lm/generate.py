@@ -185,7 +185,7 @@ class LanguageModel:
                             temperature=temperature, top_k=top_k, seed=seed,
                             record_logits=record_logits)
         P = ids.size
-        with lava_session(net.embedding, cfg) as session:
+        with lava_session(net.embedding, cfg, timeout_s="auto") as session:
             session.run(1)
             startup = time.perf_counter() - t0
             if P > 1:

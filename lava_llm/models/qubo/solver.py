@@ -155,7 +155,7 @@ def _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale):
                         p_wake=p_wake, ref_bits=ref_bits, scale=scale)
     sink = RingBuffer(shape=(replicas,), buffer=steps)
     proc.a_out.connect(sink.a_in)
-    with lava_session(proc, cfg) as session:
+    with lava_session(proc, cfg, timeout_s="auto") as session:
         session.run(steps)
         best_x = np.asarray(proc.best_x.get()).astype(np.int8)
         trace = np.asarray(sink.data.get(), dtype=np.float64).T   # (steps, R)
