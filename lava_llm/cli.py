@@ -125,7 +125,7 @@ def main(argv: ty.Sequence[str] | None = None) -> int:
         # Bad input: one clear line, exit status 2, no traceback.
         print(f"lava-llm {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except RuntimeError as exc:
+    except (RuntimeError, TimeoutError) as exc:  # e.g. Loihi2UnavailableError, LavaRunTimeout
         print(f"lava-llm {args.command}: error: {exc}", file=sys.stderr)
         return 1
     result = _jsonable(result)
