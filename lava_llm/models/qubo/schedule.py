@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from lava_llm import validation as V
 
@@ -15,10 +16,21 @@ def default_range(problem) -> tuple[float, float]:
     ``J_ij`` (a typical field fluctuation; the bias when there are no couplings). Cold: the
     smallest non-zero coupling or bias divided by ln(1000), so that the last steps accept an
     uphill move of that size with probability 1e-3. Tuned on Gset G1, G6, G11, G14, G18
-    (docs/qubo.md)."""
+    (docs/qubo.md).
+
+    Spin-glass-like problems (mixed-sign, not sparse: :func:`spin_glass`) start colder: at
+    0.7 times the median over variables of the RMS of its couplings (a single coupling's
+    scale rather than the root-sum-square, since a neighbourhood's signed contributions largely
+    cancel): 1.4 instead of 4.6 on Gset G6-G10. Tuned on G6-G10 and G18-G20; single chains on
+    G7/G8 at 6400 steps reach a median 99.55-99.58% of the best-known cut (20 seeds) against
+    99.38% from the root-sum-square start, and 99.35% against 99.06% on G6-G10 at 1600 steps."""
     J, d = problem.J, problem.d
     rss = np.sqrt(np.asarray(J.multiply(J).sum(axis=1)).ravel())
-    if np.any(rss > 0):
+    if np.any(rss > 0) and spin_glass(problem):
+        deg = np.diff(sp.csr_matrix(J).indptr)
+        rms = rss[deg > 0] / np.sqrt(deg[deg > 0])
+        hot = 0.7 * float(np.median(rms))
+    elif np.any(rss > 0):
         hot = float(np.median(rss[rss > 0])) / 3.0
     else:
         hot = float(np.abs(d).max()) if np.any(d) else 1.0
@@ -38,14 +50,22 @@ def default_dynamics(problem) -> tuple[float, int]:
     G6-G10, G18-G20). Otherwise (same-sign couplings such as G1-G5, G14-G17 and MIS, or
     sparse graphs such as the G11-G13 tori) a neuron tries with probability 0.35 and rests
     0-3 steps after a flip (``p_wake=0.35, ref_bits=2``)."""
-    J = problem.J
-    if J.nnz == 0:
+    if problem.J.nnz == 0:
         return 1.0, 0
-    balance = abs(float(J.data.sum())) / float(np.abs(J.data).sum())
-    degree = J.nnz / problem.n
-    if balance < 0.5 and degree >= 8:
+    if spin_glass(problem):
         return 1.0, 3
     return 0.35, 2
+
+
+def spin_glass(problem) -> bool:
+    """Mixed-sign couplings (``|sum J| < 0.5 sum |J|``) with at least 8 neighbours on average
+    (Gset G6-G10, G18-G20): the class :func:`default_dynamics` and :func:`default_range` treat
+    apart."""
+    J = problem.J
+    if J.nnz == 0:
+        return False
+    balance = abs(float(J.data.sum())) / float(np.abs(J.data).sum())
+    return balance < 0.5 and J.nnz / problem.n >= 8
 
 
 def temperatures(steps: int, t_start: float, t_end: float, kind: str = "geometric",
