@@ -100,6 +100,22 @@ def run_config(backend: str, *, exception_proc_model_map: dict | None = None,
     return Loihi2SimCfg(**common)
 
 
+def limit_blas_threads(n: int = 1):
+    """Limit BLAS to ``n`` threads in this OS process (threadpoolctl); returns the limiter
+    (usable as a context manager) or None where threadpoolctl is missing.
+
+    Per-step matrix-vector products are tiny; a multi-threaded OpenBLAS spends ~30x their
+    cost synchronising threads on a loaded machine. Every Lava leaf is its own OS process, so
+    :class:`lava_llm.processes.base.SingleBlasThreadModel` calls this once per leaf; token-by-token host generation
+    uses it as a context manager.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - optional speed-up only
+        return None
+    return threadpool_limits(limits=n, user_api="blas")
+
+
 class LavaRunTimeout(TimeoutError):
     """A Lava run did not finish in time; its runtime was terminated."""
 

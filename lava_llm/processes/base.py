@@ -1,5 +1,8 @@
-"""Base class shared by lava-llm's Processes."""
+"""Base classes shared by lava-llm's Processes and ProcessModels."""
+from lava.magma.core.model.py.model import PyLoihiProcessModel
 from lava.magma.core.process.process import AbstractProcess
+
+from lava_llm.run import limit_blas_threads
 
 
 class ValidatedProcess(AbstractProcess):
@@ -13,3 +16,11 @@ class ValidatedProcess(AbstractProcess):
     def __del__(self):
         if "_runtime" in self.__dict__:
             super().__del__()
+
+
+class SingleBlasThreadModel(PyLoihiProcessModel):
+    """A ``PyLoihiProcessModel`` whose leaf OS process uses one BLAS thread."""
+
+    def __init__(self, proc_params=None):
+        super().__init__(proc_params)
+        limit_blas_threads(1)

@@ -31,7 +31,7 @@ from lava_llm import validation as V
 from lava_llm.models.lm import engine, export
 from lava_llm.models.lm.config import MAX_NEW_TOKENS, MAX_PROMPT_TOKENS
 from lava_llm.processes.lm_blocks import kernels as lk
-from lava_llm.run import ALL_BACKENDS, check_backend
+from lava_llm.run import ALL_BACKENDS, check_backend, limit_blas_threads
 
 BACKENDS = ("sim-fixed", "sim-float", "loihi2", "engine", "torch")
 
@@ -127,7 +127,7 @@ class LanguageModel:
         return out
 
     def _generate_host(self, ids, n_new, backend, *, seed, temperature, top_k):
-        limiter = lk.limit_blas_threads(1)  # token-by-token: tiny matmuls, one BLAS thread
+        limiter = limit_blas_threads(1)  # token-by-token: tiny matmuls, one BLAS thread
         try:
             return self._generate_host_loop(ids, n_new, backend, seed=seed,
                                             temperature=temperature, top_k=top_k)

@@ -5,30 +5,20 @@ Process constructors, and the fixed models saturate instead of failing.
 """
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
-from lava.magma.core.model.py.model import PyLoihiProcessModel
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_llm.processes.gated_recurrence import kernels as gk
-from lava_llm.processes.lm_blocks import kernels as lk
 from lava_llm.processes.gated_recurrence.process import MLGRU, MLGRUBlock
+from lava_llm.processes.base import SingleBlasThreadModel
 
-
-
-class _Model(PyLoihiProcessModel):
-    """Base of the LM's models: one BLAS thread per leaf OS process (see
-    :func:`lava_llm.processes.lm_blocks.kernels.limit_blas_threads`)."""
-
-    def __init__(self, proc_params=None):
-        super().__init__(proc_params)
-        lk.limit_blas_threads(1)
 
 @implements(proc=MLGRU, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyMLGRUModelFloat(_Model):
+class PyMLGRUModelFloat(SingleBlasThreadModel):
     """Float64 MLGRU neurons."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
@@ -46,7 +36,7 @@ class PyMLGRUModelFloat(_Model):
 @implements(proc=MLGRU, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyMLGRUModelFixed(_Model):
+class PyMLGRUModelFixed(SingleBlasThreadModel):
     """Integer MLGRU neurons: 24-bit graded in/out, 24-bit state, LUT gates."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
@@ -64,7 +54,7 @@ class PyMLGRUModelFixed(_Model):
 @implements(proc=MLGRUBlock, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyMLGRUBlockModelFloat(_Model):
+class PyMLGRUBlockModelFloat(SingleBlasThreadModel):
     """Float64 token mixer (torch-equivalent)."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
@@ -82,7 +72,7 @@ class PyMLGRUBlockModelFloat(_Model):
 @implements(proc=MLGRUBlock, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyMLGRUBlockModelFixed(_Model):
+class PyMLGRUBlockModelFixed(SingleBlasThreadModel):
     """Integer token mixer: 24-bit residual in/out, int8 BitLinear inputs, 24-bit state."""
 
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)

@@ -53,22 +53,6 @@ NORM_T = 20
 GAIN_BITS = 16
 
 
-def limit_blas_threads(n: int = 1):
-    """Limit BLAS to ``n`` threads in this OS process (threadpoolctl); returns the limiter
-    (usable as a context manager) or None where threadpoolctl is missing.
-
-    Per-token matrix-vector products are tiny; a multi-threaded OpenBLAS spends ~30x their
-    cost synchronising threads on a loaded machine. Every Lava leaf is its own OS process, so
-    the LM's ProcessModels call this once each; token-by-token host generation uses it as a
-    context manager.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - optional speed-up only
-        return None
-    return threadpool_limits(limits=n, user_api="blas")
-
-
 # --------------------------------------------------------------------------- float
 def rms_norm(x, weight, eps: float = td.RMS_EPS) -> np.ndarray:
     """``x / sqrt(mean(x**2) + eps) * weight`` over the last axis (float64)."""

@@ -3,7 +3,6 @@
 fixed models saturate)."""
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
-from lava.magma.core.model.py.model import PyLoihiProcessModel
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
@@ -13,21 +12,13 @@ from lava_llm import fixed_point as fp
 from lava_llm.processes.lm_blocks import kernels as lk
 from lava_llm.processes.lm_blocks.process import (GLU, GLUBlock, LMHead, ResidualAdd, RMSNorm,
                                                    TokenEmbedding)
+from lava_llm.processes.base import SingleBlasThreadModel
 
-
-
-class _Model(PyLoihiProcessModel):
-    """Base of the LM's models: one BLAS thread per leaf OS process (see
-    :func:`lava_llm.processes.lm_blocks.kernels.limit_blas_threads`)."""
-
-    def __init__(self, proc_params=None):
-        super().__init__(proc_params)
-        lk.limit_blas_threads(1)
 
 @implements(proc=RMSNorm, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyRMSNormModelFloat(_Model):
+class PyRMSNormModelFloat(SingleBlasThreadModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     weight: np.ndarray = LavaPyType(np.ndarray, float)
@@ -40,7 +31,7 @@ class PyRMSNormModelFloat(_Model):
 @implements(proc=RMSNorm, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyRMSNormModelFixed(_Model):
+class PyRMSNormModelFixed(SingleBlasThreadModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
     weight: np.ndarray = LavaPyType(np.ndarray, float)  # host-side only
@@ -54,7 +45,7 @@ class PyRMSNormModelFixed(_Model):
 @implements(proc=GLU, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyGLUModelFloat(_Model):
+class PyGLUModelFloat(SingleBlasThreadModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
 
@@ -65,7 +56,7 @@ class PyGLUModelFloat(_Model):
 @implements(proc=GLU, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyGLUModelFixed(_Model):
+class PyGLUModelFixed(SingleBlasThreadModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
 
@@ -76,7 +67,7 @@ class PyGLUModelFixed(_Model):
 @implements(proc=ResidualAdd, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyResidualAddModelFloat(_Model):
+class PyResidualAddModelFloat(SingleBlasThreadModel):
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
@@ -88,7 +79,7 @@ class PyResidualAddModelFloat(_Model):
 @implements(proc=ResidualAdd, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyResidualAddModelFixed(_Model):
+class PyResidualAddModelFixed(SingleBlasThreadModel):
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
@@ -101,7 +92,7 @@ class PyResidualAddModelFixed(_Model):
 @implements(proc=GLUBlock, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyGLUBlockModelFloat(_Model):
+class PyGLUBlockModelFloat(SingleBlasThreadModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
 
@@ -114,7 +105,7 @@ class PyGLUBlockModelFloat(_Model):
 @implements(proc=GLUBlock, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyGLUBlockModelFixed(_Model):
+class PyGLUBlockModelFixed(SingleBlasThreadModel):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
 
@@ -123,7 +114,7 @@ class PyGLUBlockModelFixed(_Model):
         self.s_out.send(lk.glu_block_int(x, self.proc_params["layer_int"]).astype(np.int32))
 
 
-class _EmbeddingBase(_Model):
+class _EmbeddingBase(SingleBlasThreadModel):
     def _token(self) -> int:
         t = int(self.t[0])
         return int(self.prompt[t]) if t < int(self.n_prompt[0]) else int(self.token[0])
@@ -166,7 +157,7 @@ class PyTokenEmbeddingModelFixed(_EmbeddingBase):
         self._feedback(self.a_in.recv())
 
 
-class _HeadBase(_Model):
+class _HeadBase(SingleBlasThreadModel):
     def _rng(self):
         if not hasattr(self, "_gen"):
             self._gen = np.random.default_rng(self.proc_params["seed"])
