@@ -5,7 +5,9 @@ that callers write ``w = check_finite("weights", w)``.
 """
 from __future__ import annotations
 
+import json
 import typing as ty
+from pathlib import Path
 
 import numpy as np
 
@@ -94,3 +96,17 @@ def check_choice(name: str, value, choices: ty.Iterable) -> ty.Any:
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not one of {choices}")
     return value
+
+
+def read_json_object(path) -> dict:
+    """Parse the JSON file ``path``, which must hold an object; a ValueError names the file
+    when it is not valid JSON or not an object. (Callers check that it exists, with their own
+    message about what the file is for.)"""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path} must hold a JSON object, got {type(raw).__name__}")
+    return raw

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from lava_llm import fixed_point as fp
+from lava_llm import validation as V
 from lava_llm.models.lm.config import LMConfig
 from lava_llm.models.lm.params import LMParams, TernaryLinear
 from lava_llm.models.lm.tokenizer import CharTokenizer
@@ -77,14 +78,10 @@ def load_checkpoint(folder=None) -> Checkpoint:
         if not p.is_file():
             raise FileNotFoundError(f"{p} not found: a lava-llm LM checkpoint needs "
                                     f"{CONFIG_FILE} and {WEIGHTS_FILE}")
-    try:
-        raw = json.loads(cpath.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{cpath} is not valid JSON: {exc}") from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise ValueError(f"{cpath}: not a {FORMAT} checkpoint (format="
-                         f"{raw.get('format') if isinstance(raw, dict) else None!r}); HF "
-                         f"HGRNBit folders load with lava_llm.models.lm.hf_import")
+    raw = V.read_json_object(cpath)
+    if raw.get("format") != FORMAT:
+        raise ValueError(f"{cpath}: not a {FORMAT} checkpoint (format={raw.get('format')!r}); "
+                         f"HF HGRNBit folders load with lava_llm.models.lm.hf_import")
     cfg = LMConfig.from_dict(raw.get("config"))
     arrays = load_file(str(wpath))
     linears, tensors, problems = {}, {}, []

@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from lava_llm import fixed_point as fp
+from lava_llm import validation as V
 
 CONFIG_FILE = "config.json"
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
@@ -150,12 +151,7 @@ def read_config(folder) -> HFConfig:
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: an {ARCHITECTURE} checkpoint folder needs "
                                 f"{CONFIG_FILE} next to its weights")
-    try:
-        raw = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path} must hold a JSON object, got {type(raw).__name__}")
+    raw = V.read_json_object(path)
     archs = raw.get("architectures") or []
     if raw.get("model_type") != MODEL_TYPE and ARCHITECTURE not in archs:
         raise ValueError(f"{path}: model_type={raw.get('model_type')!r}, "
@@ -467,8 +463,6 @@ def convert(src, dst, calibration_ids=None, seed: int = 0):
         calib_src = f"4x256 uniformly random token ids (seed {seed})"
     else:
         calib_src = f"{np.asarray(calibration_ids).size} given token ids"
-    from lava_llm import validation as V
-
     ids = V.check_int_range("calibration_ids", calibration_ids, 0,
                             params.config.vocab_size - 1)
     calib = calibrate(params, ids)

@@ -156,7 +156,7 @@ def load_hdf5(path):
     if not cfg_path.is_file():
         raise FileNotFoundError(f"{str(cfg_path)!r} (the host-side config of {path.name}) "
                                 f"does not exist")
-    cfg = json.loads(cfg_path.read_text())
+    cfg = V.read_json_object(cfg_path)
     model = SDNNDenoiser(cfg["n_bins"], cfg["hidden"], threshold=cfg["threshold"],
                          feat_mean=cfg["feat_mean"], feat_std=cfg["feat_std"],
                          sample_rate=cfg["sample_rate"])
