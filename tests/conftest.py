@@ -33,3 +33,34 @@ def need_data(*parts: str) -> Path:
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def run_open_loop(procs, data, backend: str, read=()):
+    """Drive Processes in Lava the way most tests do: column ``t`` of ``data`` enters the first
+    Process's only InPort at step ``t`` (RingBuffer source); ``procs`` (one Process or a list)
+    are chained OutPort -> InPort; the last one's only OutPort feeds a RingBuffer sink.
+
+    Returns the sink's record, shape ``(n_out, T)``, and a dict with the values of the Vars
+    named in ``read`` (of the first Process) after the run.
+    """
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+
+    from lava_llm.run import lava_session, run_config
+
+    procs = list(procs) if isinstance(procs, (list, tuple)) else [procs]
+    (first_in,) = procs[0].in_ports.members
+    (last_out,) = procs[-1].out_ports.members
+    steps = data.shape[1]
+    src = Source(data=data)
+    sink = Sink(shape=last_out.shape, buffer=steps)
+    src.s_out.connect(first_in)
+    for a, b in zip(procs, procs[1:]):
+        (a_out,), (b_in,) = a.out_ports.members, b.in_ports.members
+        a_out.connect(b_in)
+    last_out.connect(sink.a_in)
+    with lava_session(procs[0], run_config(backend)) as session:
+        session.run(steps)
+        out = sink.data.get()
+        values = {name: getattr(procs[0], name).get() for name in read}
+    return out, values

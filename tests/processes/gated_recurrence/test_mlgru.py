@@ -4,13 +4,11 @@ import math
 
 import numpy as np
 import pytest
-from lava.proc.io.sink import RingBuffer as Sink
-from lava.proc.io.source import RingBuffer as Source
+from conftest import run_open_loop
 
 from lava_llm import fixed_point as fp
 from lava_llm.processes.gated_recurrence import MLGRU, MLGRUBlock
 from lava_llm.processes.gated_recurrence import kernels as gk
-from lava_llm.run import lava_session, run_config
 
 P = gk.P
 
@@ -81,13 +79,8 @@ def test_fixed_tracks_float():
 
 
 def run_neuron(proc, data, backend):
-    src = Source(data=data)
-    sink = Sink(shape=proc.s_out.shape, buffer=data.shape[1])
-    src.s_out.connect(proc.a_in)
-    proc.s_out.connect(sink.a_in)
-    with lava_session(proc, run_config(backend)) as session:
-        session.run(data.shape[1])
-        return sink.data.get(), proc.h.get()
+    out, values = run_open_loop(proc, data, backend, read=("h",))
+    return out, values["h"]
 
 
 def test_process_fixed_equals_kernels_and_float_equals_float_kernels():

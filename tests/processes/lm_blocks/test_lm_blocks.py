@@ -2,6 +2,7 @@
 samplers, and the RMSNorm + GLU Processes on Lava (fixed == kernels)."""
 import numpy as np
 import pytest
+from conftest import run_open_loop
 from lava.proc.io.sink import RingBuffer as Sink
 from lava.proc.io.source import RingBuffer as Source
 
@@ -105,16 +106,9 @@ def test_norm_and_glu_processes_on_lava():
     data = rng.integers(-(3 << 12), 3 << 12, (2 * n, T))
     outs = {}
     for backend in ("sim-fixed", "sim-float"):
-        norm = RMSNorm(weight=g, in_frac=12, out_frac=12)
-        glu = GLU(n=n)
-        src = Source(data=data if backend == "sim-fixed" else data / 4096.0)
-        sink = Sink(shape=(n,), buffer=T)
-        src.s_out.connect(norm.a_in)
-        norm.s_out.connect(glu.a_in)
-        glu.s_out.connect(sink.a_in)
-        with lava_session(norm, run_config(backend)) as s:
-            s.run(T)
-            outs[backend] = sink.data.get()
+        chain = [RMSNorm(weight=g, in_frac=12, out_frac=12), GLU(n=n)]
+        outs[backend], _ = run_open_loop(
+            chain, data if backend == "sim-fixed" else data / 4096.0, backend)
     ref = lk.int_glu(lk.int_norm(data.T, lk.make_int_norm(g, in_frac=12, out_frac=12)))
     np.testing.assert_array_equal(outs["sim-fixed"].T, ref)
     ref_f = lk.glu(lk.rms_norm(data.T / 4096.0, g))

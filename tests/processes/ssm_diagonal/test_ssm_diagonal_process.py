@@ -2,25 +2,16 @@
 kernels; bad parameters rejected in the constructor (before anything runs)."""
 import numpy as np
 import pytest
-from lava.proc.io import sink, source
+from conftest import run_open_loop
 
 from lava_llm.processes.ssm_diagonal import SSMDiagonal, kernels
-from lava_llm.run import lava_session, run_config
 from ssm_fixtures import random_params
 
 
 def run_lava(params, frames, backend):
-    T, F = frames.shape
-    src = source.RingBuffer(data=frames.T.copy())
-    proc = SSMDiagonal(params=params)
-    snk = sink.RingBuffer(shape=(F,), buffer=T)
-    src.s_out.connect(proc.s_in)
-    proc.a_out.connect(snk.a_in)
-    with lava_session(proc, run_config(backend)) as s:
-        s.run(T)
-        out = np.array(snk.data.get()).T
-        state = (np.array(proc.s_re.get()), np.array(proc.s_im.get()))
-    return out, state
+    out, v = run_open_loop(SSMDiagonal(params=params), frames.T.copy(), backend,
+                           read=("s_re", "s_im"))
+    return np.array(out).T, (np.array(v["s_re"]), np.array(v["s_im"]))
 
 
 def test_sim_fixed_is_bit_exact_with_kernels():

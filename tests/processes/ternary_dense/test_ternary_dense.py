@@ -2,25 +2,17 @@
 import numpy as np
 import pytest
 import torch
-from lava.proc.io.sink import RingBuffer as Sink
-from lava.proc.io.source import RingBuffer as Source
+from conftest import run_open_loop
 
 from lava_llm import fixed_point as fp
 from lava_llm.processes.ternary_dense import TernaryDense, kernels
-from lava_llm.run import lava_session, run_config
 from lava_llm.training.bitlinear import BitLinear, export_bitlinear
 
 STEPS = 24
 
 
 def run_lava(layer, data, backend):
-    src = Source(data=data)
-    sink = Sink(shape=layer.a_out.shape, buffer=data.shape[1])
-    src.s_out.connect(layer.s_in)
-    layer.a_out.connect(sink.a_in)
-    with lava_session(layer, run_config(backend)) as session:
-        session.run(data.shape[1])
-        return sink.data.get()
+    return run_open_loop(layer, data, backend)[0]
 
 
 def naive_int_step(x, w, mant, shift):
