@@ -134,7 +134,7 @@ def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress):
         from tqdm import tqdm
 
         bar = tqdm(total=len(temps), desc="anneal", unit="step", leave=False)
-    cb = (lambda t, c: bar.update(1)) if bar is not None else None
+    cb = (lambda done: bar.update(done - bar.n)) if bar is not None else None
     try:
         return engine.anneal(prob, temps, replicas=replicas, seed=seed, p_wake=p_wake,
                              ref_bits=ref_bits, scale=scale, mode="fixed", callback=cb)

@@ -38,10 +38,9 @@ Fixed point (Loihi 2 widths)
   saturation needed) and raises ``ValueError`` when it would not.
 * ``beta`` is an unsigned 24-bit integer with ``BETA_FRAC`` = 16 fractional bits, one value per
   step computed ahead of time on the host from the temperature schedule (``beta = 2**16 /
-  (scale * T)``); the step itself has no division. One qualification: the integer field
-  accumulation ``h += s @ K`` is computed as a float32/float64 BLAS product of integers
-  (:func:`field_update`), exact because every partial sum is bounded by the 24-bit field
-  range checked at build time; on Loihi it is the synapses' integer accumulation.
+  (scale * T)``); the step itself has no division and no float operation: the field update
+  ``h += s @ K`` is an int64 accumulation over the CSR rows of the neurons that flipped
+  (:func:`_spread`; on Loihi, the synapses' integer accumulation).
 * Acceptance: ``a = min(max(delta, 0) * beta >> (BETA_FRAC - EXP_IN_FRAC), 16 << EXP_IN_FRAC)``
   (a floor shift; saturates at ``delta/T = 16`` where ``exp(-16) * 2**16 < 0.5``), then ``p =
   exp_table()[a]``: the shared LUT :func:`lava_llm.fixed_point.exp_neg_fixed` (16-bit output)
@@ -58,6 +57,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from numba import njit
 
 from lava_llm import fixed_point as fp
 
@@ -75,25 +75,148 @@ REF_BITS_MAX = 8                  # refractory draw is at most 8 bits (r >> 24)
 PRNG_MASK = 0xFFFFFFFF
 
 
-# --------------------------------------------------------------------------- PRNG
-# numpy scalars made once: converting Python ints on every call costs more than the op
-_U13, _U17, _U5 = np.uint32(13), np.uint32(17), np.uint32(5)
-_I0, _I1 = np.int64(0), np.int64(1)
-_M16, _M8, _S16, _S24 = np.int64(0xFFFF), np.int64(0xFF), np.int64(16), np.int64(24)
-_SA = np.int64(BETA_FRAC - EXP_IN_FRAC)
-_AMAX = np.int64(A_MAX)
+# --------------------------------------------------------------------------- compiled kernels
+# The step is compiled with numba (``cache=True``: once per install, then loaded from
+# ``__pycache__``). It is plain integer code, neuron by neuron, which is how a Loihi 2
+# microcode neuron runs it; numpy's per-operation overhead made the same step 5-8x slower.
+# Constants from other modules are passed in as arguments (numba's cache is keyed on this
+# file only, so a frozen foreign global could go stale).
 
 
+@njit(cache=True)
+def _xs(v):
+    """One xorshift32 (13, 17, 5) update of a non-negative int64 holding 32 bits."""
+    v ^= (v << 13) & 0xFFFFFFFF
+    v ^= v >> 17
+    v ^= (v << 5) & 0xFFFFFFFF
+    return v
+
+
+@njit(cache=True)
+def _xorshift_all(r):
+    out = np.empty_like(r)
+    for i in range(r.size):
+        out[i] = _xs(r[i])
+    return out
+
+
+@njit(cache=True)
+def _accept_fixed(delta, beta, tab, shift):
+    """Integer acceptance threshold (``P_ONE`` = certain): ``tab[min(delta*beta >> shift,
+    len(tab) - 1)]`` for ``delta > 0``, ``P_ONE`` otherwise."""
+    if delta <= 0:
+        return 65536
+    a = (delta * beta) >> shift
+    if a >= tab.shape[0]:
+        a = tab.shape[0] - 1
+    return tab[a]
+
+
+@njit(cache=True)
+def _accept_fixed_all(delta, beta, tab, shift):
+    out = np.empty(delta.size, np.int64)
+    for i in range(delta.size):
+        out[i] = _accept_fixed(delta[i], beta, tab, shift)
+    return out
+
+
+@njit(cache=True)
+def _draw(r, k, i, wake, ref_mask):
+    """Advance neuron ``(k, i)``'s PRNG; return (may it try to flip, 16-bit acceptance draw,
+    refractory draw). The wake draw is bits 16-23, the refractory draw bits 24-31."""
+    v = _xs(r[k, i])
+    r[k, i] = v
+    return ((v >> 16) & 0xFF) < wake, v & 0xFFFF, (v >> 24) & ref_mask
+
+
+@njit(cache=True)
+def _spread(h, k, x, flips, nf, indptr, indices, weights):
+    """Apply the flip spikes of replica ``k`` (neurons ``flips[:nf]``, already flipped in
+    ``x``) to their neighbours' fields: ``h[k, j] += s_i * J_ij`` (CSR rows of the flipped)."""
+    for f in range(nf):
+        i = flips[f]
+        s = 2 * x[k, i] - 1
+        for p in range(indptr[i], indptr[i + 1]):
+            h[k, indices[p]] += s * weights[p]
+
+
+@njit(cache=True)
+def _anneal_fixed(x, h, ref, r, indptr, indices, weights, c, betas, wake, ref_bits, tab,
+                  shift, trace, best_cost, best_x):
+    """Fixed-point steps, one per ``betas`` entry, all replicas; state arrays (R, N) int64,
+    updated in place. ``trace`` (steps, R) receives the cost; ``best_cost`` (R,) float and
+    ``best_x`` (R, N) keep the lowest cost seen and its state."""
+    n_rep, n = x.shape
+    flips = np.empty(n, np.int64)
+    ref_mask = (1 << ref_bits) - 1
+    for t in range(betas.shape[0]):
+        beta = betas[t]
+        for k in range(n_rep):
+            nf = 0
+            for i in range(n):                 # decide on this step's fields, then spread
+                awake, u_acc, u_ref = _draw(r, k, i, wake, ref_mask)
+                if ref[k, i] > 0:
+                    ref[k, i] -= 1
+                elif awake and u_acc < _accept_fixed((1 - 2 * x[k, i]) * h[k, i], beta,
+                                                     tab, shift):
+                    x[k, i] ^= 1
+                    ref[k, i] = u_ref
+                    flips[nf] = i
+                    nf += 1
+            _spread(h, k, x, flips, nf, indptr, indices, weights)
+            cost = 0
+            for i in range(n):
+                if x[k, i]:
+                    cost += h[k, i] + c[i]
+            cost >>= 1                         # exact: sum_i x_i (h_i + c_i) = 2 x^T Q x
+            trace[t, k] = cost
+            if cost < best_cost[k]:
+                best_cost[k] = cost
+                best_x[k, :] = x[k, :]
+
+
+@njit(cache=True)
+def _anneal_float(x, h, ref, r, indptr, indices, weights, d, betas, wake, ref_bits, tab,
+                  shift, trace, best_cost, best_x):
+    """Float steps: as :func:`_anneal_fixed` with float fields and ``p = exp(-delta beta)``
+    (``tab`` and ``shift`` unused; same signature so one driver calls both)."""
+    n_rep, n = x.shape
+    flips = np.empty(n, np.int64)
+    ref_mask = (1 << ref_bits) - 1
+    for t in range(betas.shape[0]):
+        beta = betas[t]
+        for k in range(n_rep):
+            nf = 0
+            for i in range(n):
+                awake, u_acc, u_ref = _draw(r, k, i, wake, ref_mask)
+                if ref[k, i] > 0:
+                    ref[k, i] -= 1
+                elif awake and u_acc < 65536.0 * np.exp(
+                        -max((1 - 2 * x[k, i]) * h[k, i], 0.0) * beta):
+                    x[k, i] ^= 1
+                    ref[k, i] = u_ref
+                    flips[nf] = i
+                    nf += 1
+            _spread(h, k, x, flips, nf, indptr, indices, weights)
+            cost = 0.0
+            for i in range(n):
+                if x[k, i]:
+                    cost += h[k, i] + d[i]
+            cost *= 0.5
+            trace[t, k] = cost
+            if cost < best_cost[k]:
+                best_cost[k] = cost
+                best_x[k, :] = x[k, :]
+
+
+# --------------------------------------------------------------------------- numpy API
 def xorshift32(r: np.ndarray) -> np.ndarray:
-    """Marsaglia's xorshift32 (13, 17, 5), vectorised; ``r`` uint32, never 0 (stays non-zero).
+    """Marsaglia's xorshift32 (13, 17, 5), elementwise; ``r`` uint32, never 0 (stays non-zero).
 
     Three shifts and three XORs: what a Loihi 2 microcode neuron (or an LFSR) can do per step.
     """
     r = np.asarray(r, dtype=np.uint32)
-    r = r ^ (r << _U13)
-    r ^= r >> _U17
-    r ^= r << _U5
-    return r
+    return _xorshift_all(r.ravel().astype(np.int64)).astype(np.uint32).reshape(r.shape)
 
 
 def seed_states(seed: int, shape) -> np.ndarray:
@@ -102,31 +225,6 @@ def seed_states(seed: int, shape) -> np.ndarray:
     return rng.integers(1, 1 << 32, size=shape, dtype=np.uint64).astype(np.uint32)
 
 
-def draws(r: np.ndarray, ref_bits: int):
-    """Split 32 PRNG bits into (acceptance 16 bits, wake 8 bits, refractory ``ref_bits``)."""
-    r = r.astype(np.int64)
-    return r & _M16, (r >> _S16) & _M8, (r >> _S24) & np.int64((1 << ref_bits) - 1)
-
-
-# --------------------------------------------------------------------------- field update
-def field_update(s: np.ndarray, J) -> np.ndarray:
-    """``s @ J`` for signed flip spikes ``s`` (R, N) and symmetric couplings ``J`` (N, N),
-    dense ndarray or scipy CSR. Only the rows of neurons that flipped in some replica are
-    read (an event-driven update, like Loihi's synapses). Done in ``J``'s float type through
-    BLAS: exact for the fixed model, whose integer couplings pass as float32 or float64 and
-    whose every partial sum is bounded by the 24-bit field range (build-time check), below
-    the 2**24 (float32) or 2**53 (float64) limit of exact integers."""
-    s = np.asarray(s)
-    idx = np.flatnonzero(s.any(axis=0))
-    dtype = J.dtype if J.dtype in (np.float32, np.float64) else np.float64
-    if isinstance(J, np.ndarray):
-        if 4 * idx.size > J.shape[0]:
-            return s.astype(dtype) @ J
-        return s[:, idx].astype(dtype) @ J[idx]
-    return np.asarray((J[idx].T @ s[:, idx].astype(dtype).T).T)
-
-
-# --------------------------------------------------------------------------- steps
 @functools.lru_cache(maxsize=None)
 def exp_table() -> np.ndarray:
     """``p[a] = exp(-a / 2**EXP_IN_FRAC) * 2**EXP_OUT_FRAC`` for ``a`` in ``[0, A_MAX]``, read
@@ -137,64 +235,66 @@ def exp_table() -> np.ndarray:
     p = np.asarray(p, dtype=np.int64).copy()
     p[0] = P_ONE
     p[A_MAX] = 0
+    p.setflags(write=False)
     return p
 
 
 def accept_prob_fixed(delta: np.ndarray, beta: int) -> np.ndarray:
     """Integer acceptance probability with ``EXP_OUT_FRAC`` fractional bits (``P_ONE`` = 1):
-    ``exp_table()[min(max(delta, 0) * beta >> (BETA_FRAC - EXP_IN_FRAC), A_MAX)]``."""
-    a = np.maximum(np.asarray(delta, dtype=np.int64), _I0)
-    a *= np.int64(beta)
-    a >>= _SA
-    np.minimum(a, _AMAX, out=a)
-    return exp_table()[a]
-
-
-def int_step(x, h, ref, r, K, c, beta: int, wake: int, ref_bits: int):
-    """One fixed-point step (see the module docstring). All arrays (R, N) except ``K`` (N, N)
-    and ``c`` (N,). Returns ``(x, h, ref, r, cost)`` as int64 (``r`` uint32); ``cost`` (R,)."""
-    r = xorshift32(r)
-    u_acc, u_wake, u_ref = draws(r, ref_bits)
-    x = np.asarray(x, dtype=np.int64)
-    h = np.asarray(h, dtype=np.int64)
-    ref = np.asarray(ref, dtype=np.int64)
-    sign = _I1 - (x << _I1)            # +1 for an off neuron, -1 for an on neuron
-    flip = u_acc < accept_prob_fixed(sign * h, beta)
-    flip &= ref == _I0
-    flip &= u_wake < np.int64(wake)
-    ref = np.where(flip, u_ref, np.maximum(ref - _I1, _I0))
-    s = sign * flip
-    x = x + s
-    if flip.any():
-        h = h + field_update(s, K).astype(np.int64)     # exact integers (see field_update)
-    cost = np.add.reduce(x * (h + c), axis=-1) >> _I1
-    return x, h, ref, r, cost
-
-
-def float_step(x, h, ref, r, J, d, beta: float, wake: int, ref_bits: int):
-    """One float step: same structure and PRNG draws, ``p = exp(-delta * beta)`` in float64."""
-    r = xorshift32(r)
-    u_acc, u_wake, u_ref = draws(r, ref_bits)
-    x = np.asarray(x, dtype=np.int64)
-    h = np.asarray(h, dtype=np.float64)
-    ref = np.asarray(ref, dtype=np.int64)
-    sign = 1 - 2 * x
-    delta = sign * h
-    p = np.exp(-np.maximum(delta, 0.0) * beta)
-    flip = (ref == 0) & (u_wake < wake) & (u_acc < p * P_ONE)
-    ref = np.where(flip, u_ref, np.maximum(ref - 1, 0))
-    s = sign * flip
-    x = x + s
-    if flip.any():
-        h = h + field_update(s, J)
-    cost = 0.5 * np.sum(x * (h + d), axis=-1)
-    return x, h, ref, r, cost
+    ``exp_table()[min(max(delta, 0) * beta >> (BETA_FRAC - EXP_IN_FRAC), A_MAX)]``, the
+    compiled step's own test."""
+    delta = np.asarray(delta, dtype=np.int64)
+    return _accept_fixed_all(delta.ravel(), np.int64(beta), exp_table(),
+                             BETA_FRAC - EXP_IN_FRAC).reshape(delta.shape)
 
 
 def initial_field(x, J, d):
-    """``h = d + x @ J`` for states ``x`` (R, N)."""
-    h = field_update(np.asarray(x), J) + np.asarray(d, dtype=np.float64)
-    return h
+    """``h = d + x @ J`` for states ``x`` (R, N) and symmetric CSR couplings ``J``: exact
+    integers for the integer model (int64 ``K``, ``c``), float64 for the float model."""
+    x = np.asarray(x, dtype=np.int64)
+    return np.asarray(J @ x.T).T + np.asarray(d)
+
+
+class AnnealState:
+    """The mutable state of ``R`` replicas (all (R, N) int64 but the float model's field):
+    ``x``, ``h``, ``ref``, ``r`` (PRNG, 32 bits held in int64), and the best so far
+    (``best_cost`` (R,) float, ``+inf`` at first; ``best_x``). Holds copies: the caller's
+    arrays are never changed by :func:`run_steps`."""
+
+    def __init__(self, x, h, ref, r, best_cost=None, best_x=None):
+        self.x = np.array(x, dtype=np.int64, order="C")
+        self.h = np.array(h, order="C")
+        self.ref = np.array(ref, dtype=np.int64, order="C")
+        self.r = np.array(r, dtype=np.int64, order="C")
+        n_rep = self.x.shape[0]
+        self.best_cost = (np.full(n_rep, np.inf) if best_cost is None else
+                          np.array(best_cost, dtype=np.float64))
+        self.best_x = (self.x.copy() if best_x is None else
+                       np.array(best_x, dtype=np.int64, order="C"))
+
+
+def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: int, *,
+              fixed: bool) -> np.ndarray:
+    """Advance ``state`` (in place) by one step per entry of ``betas``; return the cost trace
+    (steps, R): int64 for ``fixed`` (integer ``K``, ``c``, ``beta``: the Loihi 2 model), float64
+    otherwise. ``couplings`` is the symmetric CSR matrix (``K`` int64 or ``J`` float64),
+    ``bias`` (N,). The one implementation of the step, for the Lava models and the engine."""
+    m = couplings
+    betas = np.ascontiguousarray(betas, dtype=np.int64 if fixed else np.float64)
+    n_rep = state.x.shape[0]
+    if fixed:
+        dt, kernel = np.int64, _anneal_fixed
+        state.h = np.ascontiguousarray(state.h, dtype=np.int64)
+    else:
+        dt, kernel = np.float64, _anneal_float
+        state.h = np.ascontiguousarray(state.h, dtype=np.float64)
+    trace = np.empty((betas.shape[0], n_rep), dtype=dt)
+    kernel(state.x, state.h, state.ref, state.r, np.ascontiguousarray(m.indptr, dtype=np.int64),
+           np.ascontiguousarray(m.indices, dtype=np.int64), np.ascontiguousarray(m.data, dtype=dt),
+           np.ascontiguousarray(bias, dtype=dt), betas, np.int64(wake), np.int64(ref_bits),
+           exp_table(), np.int64(BETA_FRAC - EXP_IN_FRAC), trace, state.best_cost,
+           state.best_x)
+    return trace
 
 
 def wake_threshold(p_wake: float) -> int:

@@ -13,14 +13,24 @@ from lava_llm.processes.qubo_annealing.process import QuboAnnealer
 
 
 class _Base(PyLoihiProcessModel):
-    def _schedule_index(self) -> int:
-        return min(int(self.time_step) - 1, self.beta.shape[0] - 1)
+    """Both models: build the state from the Vars, run one step of
+    :func:`kernels.run_steps` (which also keeps the best cost and state), write the Vars."""
 
-    def _keep_best(self, cost):
-        better = cost < self.best_cost
-        if better.any():
-            self.best_cost = np.where(better, cost, self.best_cost).astype(self.best_cost.dtype)
-            self.best_x = np.where(better[:, None], self.x, self.best_x).astype(self.best_x.dtype)
+    _fixed = False
+
+    def _step(self, couplings, bias, beta):
+        st = kernels.AnnealState(self.x, self.field, self.ref, self.rng, self.best_cost,
+                                 self.best_x)
+        cost = kernels.run_steps(st, couplings, bias, [beta], self.proc_params["wake"],
+                                 self.proc_params["ref_bits"], fixed=self._fixed)[0]
+        self.x, self.ref, self.rng = st.x.astype(np.int32), st.ref.astype(np.int32), st.r
+        self.field = st.h.astype(np.int32) if self._fixed else st.h
+        self.best_cost, self.best_x = st.best_cost, st.best_x.astype(np.int32)
+        self.cost = cost
+        return cost
+
+    def _beta(self, betas):
+        return betas[min(int(self.time_step) - 1, betas.shape[0] - 1)]
 
 
 @implements(proc=QuboAnnealer, protocol=LoihiProtocol)
@@ -47,15 +57,7 @@ class PyQuboAnnealerModelFloat(_Base):
     def run_spk(self):
         if self.time_step == 1:
             self.field = kernels.initial_field(self.x, self.couplings, self.bias)
-        x, h, ref, r, cost = kernels.float_step(
-            self.x, self.field, self.ref, self.rng.astype(np.uint32), self.couplings,
-            self.bias, float(self.beta[self._schedule_index()]), self.proc_params["wake"],
-            self.proc_params["ref_bits"])
-        self.x, self.field, self.ref = x.astype(np.int32), h, ref.astype(np.int32)
-        self.rng = r.astype(np.int64)
-        self.cost = cost
-        self._keep_best(cost)
-        self.a_out.send(cost)
+        self.a_out.send(self._step(self.couplings, self.bias, float(self._beta(self.beta))))
 
 
 @implements(proc=QuboAnnealer, protocol=LoihiProtocol)
@@ -80,18 +82,11 @@ class PyQuboAnnealerModelFixed(_Base):
     best_cost: np.ndarray = LavaPyType(np.ndarray, float)      # +inf before the first step
     best_x: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
 
+    _fixed = True
+
     def run_spk(self):
         if self.time_step == 1:
-            k = self.couplings_q.astype(np.float64)
-            self.field = np.rint(kernels.initial_field(self.x, k, self.bias_q)).astype(np.int32)
-            self._k = k
-        x, h, ref, r, cost = kernels.int_step(
-            self.x, self.field, self.ref, self.rng.astype(np.uint32), self._k, self.bias_q,
-            int(self.beta_q[self._schedule_index()]), self.proc_params["wake"],
-            self.proc_params["ref_bits"])
-        self.x, self.field, self.ref = x.astype(np.int32), h.astype(np.int32), \
-            ref.astype(np.int32)
-        self.rng = r.astype(np.int64)
-        self.cost = cost
-        self._keep_best(cost.astype(np.float64))
+            self._k = csr_matrix(self.couplings_q, dtype=np.int64)
+            self.field = kernels.initial_field(self.x, self._k, self.bias_q).astype(np.int32)
+        cost = self._step(self._k, self.bias_q, int(self._beta(self.beta_q)))
         self.a_out.send(cost.astype(np.int32))

@@ -105,6 +105,61 @@ def test_fixed_acceptance_tracks_exp():
         assert np.all(p[delta <= 0] == 1.0)
 
 
+def _reference_steps(x, h, ref, r, J, d, betas, wake, ref_bits, fixed):
+    """The step of the kernels' docstring written out again in plain vectorised numpy (dense
+    couplings, whole arrays): an independent check of the compiled kernel."""
+    x, ref, r = x.astype(np.int64), ref.astype(np.int64), r.astype(np.uint64)
+    h = h.astype(np.int64 if fixed else np.float64)
+    costs = []
+    for beta in betas:
+        r ^= (r << np.uint64(13)) & np.uint64(0xFFFFFFFF)
+        r ^= r >> np.uint64(17)
+        r ^= (r << np.uint64(5)) & np.uint64(0xFFFFFFFF)
+        ri = r.astype(np.int64)
+        u_acc, u_wake, u_ref = ri & 0xFFFF, (ri >> 16) & 0xFF, (ri >> 24) & ((1 << ref_bits) - 1)
+        sign = 1 - 2 * x
+        delta = sign * h
+        if fixed:
+            a = np.minimum((np.maximum(delta, 0) * int(beta)) >> 8, kernels.A_MAX)
+            p = np.where(delta <= 0, kernels.P_ONE, kernels.exp_table()[a])
+        else:
+            p = np.exp(-np.maximum(delta, 0.0) * beta) * kernels.P_ONE
+        flip = (ref == 0) & (u_wake < wake) & (u_acc < p)
+        ref = np.where(flip, u_ref, np.maximum(ref - 1, 0))
+        s = sign * flip
+        x = x + s
+        h = h + s @ J
+        costs.append((x * (h + d)).sum(axis=1) // 2 if fixed else 0.5 * (x * (h + d)).sum(1))
+    return x, h, np.array(costs)
+
+
+@pytest.mark.parametrize("fixed", [True, False])
+def test_compiled_step_matches_numpy_reference(rng, fixed):
+    prob = _problem(rng, n=30)
+    temps = temperatures(80, 8.0, 0.3)
+    if fixed:
+        J, d, scale = kernels.quantize_qubo(prob.J, prob.d)
+        betas = kernels.beta_fixed(temps, scale)
+    else:
+        J, d, betas = prob.J, prob.d, 1.0 / temps
+    x0, r0 = kernels.initial_state(4, 3, prob.n)
+    wake, ref_bits = kernels.wake_threshold(0.6), 2
+    st = kernels.AnnealState(x0, kernels.initial_field(x0, J, d), np.zeros_like(x0), r0)
+    trace = kernels.run_steps(st, J, d, betas, wake, ref_bits, fixed=fixed)
+    x, h, costs = _reference_steps(x0, kernels.initial_field(x0, J, d), np.zeros_like(x0),
+                                   r0, J.toarray(), d, betas, wake, ref_bits, fixed)
+    if fixed:
+        assert trace.dtype == np.int64 and np.array_equal(trace, costs)
+        assert np.array_equal(st.h, h)
+    else:
+        np.testing.assert_allclose(trace, costs, rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(st.h, h, rtol=1e-12, atol=1e-9)
+    assert np.array_equal(st.x, x)
+    assert len(np.unique(trace)) > 5                      # it moved
+    # the best state is the state at the lowest cost of the trace, per replica
+    np.testing.assert_allclose(st.best_cost, trace.min(axis=0))
+
+
 def _problem(rng, n=12):
     return from_matrix(np.triu(rng.integers(-6, 7, (n, n))))
 
