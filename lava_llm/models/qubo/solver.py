@@ -62,7 +62,7 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
     problem : QuboProblem, array (N, N), scipy sparse or dimod.BinaryQuadraticModel
         Q symmetric or upper triangular (see :mod:`lava_llm.models.qubo.problem`).
     backend : str
-        ``"engine"`` (vectorised integer engine, bit-exact with ``sim-fixed``),
+        ``"engine"`` (compiled integer engine, bit-exact with ``sim-fixed``),
         ``"sim-float"``, ``"sim-fixed"`` (Lava CPU simulation) or ``"loihi2"``.
     steps : int
         Time steps (each step every neuron of every replica may flip).
