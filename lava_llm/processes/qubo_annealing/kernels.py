@@ -57,7 +57,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from lava_llm import fixed_point as fp
 
@@ -140,12 +141,40 @@ def _spread(h, k, x, flips, nf, indptr, indices, weights):
             h[k, indices[p]] += s * weights[p]
 
 
+def _accepts(delta, beta, u_acc, tab, shift):
+    """The acceptance test ``u_acc < p(delta)``, chosen by the field's type when compiled
+    (:func:`numba.extending.overload`): integer fields take the fixed-point LUT test
+    (:func:`_accept_fixed`), float fields ``u_acc < 2**16 exp(-max(delta, 0) beta)``."""
+
+
+@overload(_accepts)
+def _accepts_typed(delta, beta, u_acc, tab, shift):
+    if isinstance(delta, types.Integer):
+        return lambda delta, beta, u_acc, tab, shift: u_acc < _accept_fixed(delta, beta, tab,
+                                                                             shift)
+    return lambda delta, beta, u_acc, tab, shift: u_acc < 65536.0 * np.exp(
+        -max(delta, 0.0) * beta)
+
+
+def _halve(total):
+    """``sum_i x_i (h_i + c_i) / 2``: an exact shift for integers (the sum is even: it is
+    ``2 x^T Q x``), ``* 0.5`` for floats."""
+
+
+@overload(_halve)
+def _halve_typed(total):
+    if isinstance(total, types.Integer):
+        return lambda total: total >> 1
+    return lambda total: total * 0.5
+
+
 @njit(cache=True)
-def _anneal_fixed(x, h, ref, r, indptr, indices, weights, c, betas, wake, ref_bits, tab,
-                  shift, trace, best_cost, best_x):
-    """Fixed-point steps, one per ``betas`` entry, all replicas; state arrays (R, N) int64,
-    updated in place. ``trace`` (steps, R) receives the cost; ``best_cost`` (R,) float and
-    ``best_x`` (R, N) keep the lowest cost seen and its state."""
+def _anneal(x, h, ref, r, indptr, indices, weights, bias, betas, wake, ref_bits, tab, shift,
+            trace, best_cost, best_x):
+    """Steps, one per ``betas`` entry, all replicas; state arrays (R, N) updated in place.
+    Compiled once for integer ``h``/``weights``/``bias``/``betas`` (the fixed model) and once
+    for float64 ones (the float model). ``trace`` (steps, R) receives the cost;
+    ``best_cost`` (R,) float and ``best_x`` (R, N) keep the lowest cost seen and its state."""
     n_rep, n = x.shape
     flips = np.empty(n, np.int64)
     ref_mask = (1 << ref_bits) - 1
@@ -157,52 +186,17 @@ def _anneal_fixed(x, h, ref, r, indptr, indices, weights, c, betas, wake, ref_bi
                 awake, u_acc, u_ref = _draw(r, k, i, wake, ref_mask)
                 if ref[k, i] > 0:
                     ref[k, i] -= 1
-                elif awake and u_acc < _accept_fixed((1 - 2 * x[k, i]) * h[k, i], beta,
-                                                     tab, shift):
+                elif awake and _accepts((1 - 2 * x[k, i]) * h[k, i], beta, u_acc, tab, shift):
                     x[k, i] ^= 1
                     ref[k, i] = u_ref
                     flips[nf] = i
                     nf += 1
             _spread(h, k, x, flips, nf, indptr, indices, weights)
-            cost = 0
+            total = bias[0] - bias[0]          # 0 of the field's type
             for i in range(n):
                 if x[k, i]:
-                    cost += h[k, i] + c[i]
-            cost >>= 1                         # exact: sum_i x_i (h_i + c_i) = 2 x^T Q x
-            trace[t, k] = cost
-            if cost < best_cost[k]:
-                best_cost[k] = cost
-                best_x[k, :] = x[k, :]
-
-
-@njit(cache=True)
-def _anneal_float(x, h, ref, r, indptr, indices, weights, d, betas, wake, ref_bits, tab,
-                  shift, trace, best_cost, best_x):
-    """Float steps: as :func:`_anneal_fixed` with float fields and ``p = exp(-delta beta)``
-    (``tab`` and ``shift`` unused; same signature so one driver calls both)."""
-    n_rep, n = x.shape
-    flips = np.empty(n, np.int64)
-    ref_mask = (1 << ref_bits) - 1
-    for t in range(betas.shape[0]):
-        beta = betas[t]
-        for k in range(n_rep):
-            nf = 0
-            for i in range(n):
-                awake, u_acc, u_ref = _draw(r, k, i, wake, ref_mask)
-                if ref[k, i] > 0:
-                    ref[k, i] -= 1
-                elif awake and u_acc < 65536.0 * np.exp(
-                        -max((1 - 2 * x[k, i]) * h[k, i], 0.0) * beta):
-                    x[k, i] ^= 1
-                    ref[k, i] = u_ref
-                    flips[nf] = i
-                    nf += 1
-            _spread(h, k, x, flips, nf, indptr, indices, weights)
-            cost = 0.0
-            for i in range(n):
-                if x[k, i]:
-                    cost += h[k, i] + d[i]
-            cost *= 0.5
+                    total += h[k, i] + bias[i]
+            cost = _halve(total)
             trace[t, k] = cost
             if cost < best_cost[k]:
                 best_cost[k] = cost
@@ -282,14 +276,10 @@ def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: i
     m = couplings
     betas = np.ascontiguousarray(betas, dtype=np.int64 if fixed else np.float64)
     n_rep = state.x.shape[0]
-    if fixed:
-        dt, kernel = np.int64, _anneal_fixed
-        state.h = np.ascontiguousarray(state.h, dtype=np.int64)
-    else:
-        dt, kernel = np.float64, _anneal_float
-        state.h = np.ascontiguousarray(state.h, dtype=np.float64)
+    dt = np.int64 if fixed else np.float64
+    state.h = np.ascontiguousarray(state.h, dtype=dt)
     trace = np.empty((betas.shape[0], n_rep), dtype=dt)
-    kernel(state.x, state.h, state.ref, state.r, np.ascontiguousarray(m.indptr, dtype=np.int64),
+    _anneal(state.x, state.h, state.ref, state.r, np.ascontiguousarray(m.indptr, dtype=np.int64),
            np.ascontiguousarray(m.indices, dtype=np.int64), np.ascontiguousarray(m.data, dtype=dt),
            np.ascontiguousarray(bias, dtype=dt), betas, np.int64(wake), np.int64(ref_bits),
            exp_table(), np.int64(BETA_FRAC - EXP_IN_FRAC), trace, state.best_cost,
