@@ -17,25 +17,18 @@ from benchmarks._common import write_results
 from lava_llm import fixed_point as fp
 from lava_llm.models.dense import make_layer_data, quantize_input
 from lava_llm.processes.ternary_dense import TernaryDense, kernels
-from lava_llm.run import lava_session, run_config
+from lava_llm.run import lava_session, run_config, wire_open_loop
 
 
 def lava_chain(backend: str, trits, alpha, x, n_layers: int, steps: int) -> float:
     """Seconds per step of source -> n_layers x TernaryDense (square) -> sink."""
-    from lava.proc.io.sink import RingBuffer as Sink
-    from lava.proc.io.source import RingBuffer as Source
-
     fixed = backend == "sim-fixed"
     x_q, e = quantize_input(x)
     data = x_q if fixed else x
-    src = Source(data=np.tile(data, (1, 2 * steps // data.shape[1] + 1))[:, :2 * steps])
     layers = [TernaryDense(weights=trits, scale=alpha, in_frac=e, out_frac=e)
               for _ in range(n_layers)]
-    sink = Sink(shape=(trits.shape[0],), buffer=2 * steps)
-    src.s_out.connect(layers[0].s_in)
-    for a, b in zip(layers, layers[1:]):
-        a.a_out.connect(b.s_in)
-    layers[-1].a_out.connect(sink.a_in)
+    src, _ = wire_open_loop(layers, np.tile(data, (1, 2 * steps // data.shape[1] + 1))
+                            [:, :2 * steps])
     with lava_session(src, run_config(backend)) as session:
         session.run(steps)  # compile, start, warm up
         t0 = time.perf_counter()

@@ -236,3 +236,33 @@ def lava_session(process, run_cfg=None, *, timeout_s: float | str | None = None
         yield session
     finally:
         session.stop()
+
+
+def wire_open_loop(procs, data, *, sink_steps: int | None = None):
+    """Put Processes between a RingBuffer source and a RingBuffer sink.
+
+    Column ``t`` of ``data`` (shape ``(n_in, T)``) enters the first Process's only InPort at
+    step ``t``; ``procs`` (one Process or a sequence) are chained, each one's only OutPort to
+    the next one's only InPort; the last one's only OutPort feeds a sink that records
+    ``sink_steps`` steps (default ``T``). Returns ``(source, sink)``; run the network with
+    :func:`lava_session` on any of its Processes and read ``sink.data``.
+    """
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.io.source import RingBuffer as Source
+
+    procs = list(procs) if isinstance(procs, (list, tuple)) else [procs]
+    ports = []
+    for p in procs:
+        ins, outs = list(p.in_ports.members), list(p.out_ports.members)
+        if len(ins) != 1 or len(outs) != 1:
+            raise ValueError(f"wire_open_loop needs Processes with one InPort and one OutPort; "
+                             f"{p.name} has {len(ins)} and {len(outs)}")
+        ports.append((ins[0], outs[0]))
+    src = Source(data=data)
+    sink = Sink(shape=ports[-1][1].shape, buffer=data.shape[1] if sink_steps is None
+                else sink_steps)
+    src.s_out.connect(ports[0][0])
+    for (_, a_out), (b_in, _) in zip(ports, ports[1:]):
+        a_out.connect(b_in)
+    ports[-1][1].connect(sink.a_in)
+    return src, sink

@@ -43,24 +43,12 @@ def run_open_loop(procs, data, backend: str, read=()):
     Returns the sink's record, shape ``(n_out, T)``, and a dict with the values of the Vars
     named in ``read`` (of the first Process) after the run.
     """
-    from lava.proc.io.sink import RingBuffer as Sink
-    from lava.proc.io.source import RingBuffer as Source
-
-    from lava_llm.run import lava_session, run_config
+    from lava_llm.run import lava_session, run_config, wire_open_loop
 
     procs = list(procs) if isinstance(procs, (list, tuple)) else [procs]
-    (first_in,) = procs[0].in_ports.members
-    (last_out,) = procs[-1].out_ports.members
-    steps = data.shape[1]
-    src = Source(data=data)
-    sink = Sink(shape=last_out.shape, buffer=steps)
-    src.s_out.connect(first_in)
-    for a, b in zip(procs, procs[1:]):
-        (a_out,), (b_in,) = a.out_ports.members, b.in_ports.members
-        a_out.connect(b_in)
-    last_out.connect(sink.a_in)
+    _, sink = wire_open_loop(procs, data)
     with lava_session(procs[0], run_config(backend)) as session:
-        session.run(steps)
+        session.run(data.shape[1])
         out = sink.data.get()
         values = {name: getattr(procs[0], name).get() for name in read}
     return out, values

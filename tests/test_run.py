@@ -156,3 +156,14 @@ def test_watched_runs_can_be_repeated_with_state_kept():
         session.run(3)
         out = sink.data.get()
     np.testing.assert_array_equal(out, expected)
+
+
+def test_wire_open_loop_names_a_process_it_cannot_chain():
+    import numpy as np
+
+    from lava_llm.processes.qubo_annealing import QuboAnnealer
+    from lava_llm.run import wire_open_loop
+
+    proc = QuboAnnealer(q=np.eye(3), temperatures=[1.0])  # an OutPort but no InPort
+    with pytest.raises(ValueError, match="one InPort and one OutPort.*has 0 and 1"):
+        wire_open_loop(proc, np.zeros((3, 2)))

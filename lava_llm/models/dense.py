@@ -50,18 +50,12 @@ def run_layer(backend: str, trits, alpha: float, x: np.ndarray) -> tuple[np.ndar
             y = (alpha * torch.tensor(trits, dtype=torch.float64)
                  @ torch.tensor(x, dtype=torch.float64)).numpy()
     else:
-        from lava.proc.io.sink import RingBuffer as Sink
-        from lava.proc.io.source import RingBuffer as Source
-
-        from lava_llm.run import lava_session, run_config
+        from lava_llm.run import lava_session, run_config, wire_open_loop
 
         fixed = backend != "sim-float"
         cfg = run_config(backend)
         layer = TernaryDense(weights=trits, scale=alpha, in_frac=e, out_frac=OUT_FRAC)
-        src = Source(data=x_q if fixed else x)
-        sink = Sink(shape=(trits.shape[0],), buffer=x.shape[1])
-        src.s_out.connect(layer.s_in)
-        layer.a_out.connect(sink.a_in)
+        _, sink = wire_open_loop(layer, x_q if fixed else x)
         with lava_session(layer, cfg, timeout_s="auto") as session:
             session.run(x.shape[1])
             y = sink.data.get()
