@@ -136,6 +136,38 @@ def mul_shift(x, m: int, s: int, rounding: str = "nearest") -> np.ndarray:
     return rshift(np.asarray(x, dtype=np.int64) * np.int64(m), s, rounding)
 
 
+# --------------------------------------------------------------------------- PRNG
+def xorshift32(v):
+    """Marsaglia's xorshift32 (13, 17, 5): the next 32-bit state of a Python int or of an int64
+    array holding 32-bit states (a non-zero state stays non-zero; period 2**32 - 1).
+
+    Three shifts, three XORs and masks: what a Loihi 2 microcode neuron (or an LFSR) can do
+    per step. The one definition of the hardware-style PRNG: the LM's samplers call it, and the
+    QUBO annealing kernel compiles this same function with numba (if it ever changed, that
+    kernel's numba cache would have to be cleared: numba keys a cache on its own file only).
+    """
+    v = v ^ ((v << 13) & 0xFFFFFFFF)
+    v = v ^ (v >> 17)
+    return v ^ ((v << 5) & 0xFFFFFFFF)
+
+
+def prng_states(seed: int, shape) -> np.ndarray:
+    """Seeded non-zero 32-bit PRNG states (uint32), made on the host."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(1, 1 << 32, size=shape, dtype=np.uint64).astype(np.uint32)
+
+
+def draw_below(state: int, n: int) -> tuple[int, int]:
+    """One integer draw in ``[0, n)``: ``state = xorshift32(state)``, then ``(state * n) >> 32``
+    (the high word of a 32 x 32-bit product: no division, no modulo bias beyond 2**-32 per
+    value). Returns ``(draw, state)``; ``n`` in ``[1, 2**32]``."""
+    n = int(n)
+    if not 1 <= n <= 1 << 32:
+        raise ValueError(f"n must be in [1, 2**32], got {n}")
+    state = xorshift32(int(state))
+    return (state * n) >> 32, state
+
+
 # --------------------------------------------------------------------------- quantisers
 def _ns(x):
     """numpy or torch, by the type of ``x`` (without importing torch for numpy callers)."""

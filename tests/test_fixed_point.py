@@ -129,3 +129,10 @@ def test_unpack_rejects_wrong_size_and_code():
         fp.unpack_trits(np.zeros(2, np.uint8), (3,))
     with pytest.raises(ValueError, match="0b11"):
         fp.unpack_trits(np.array([3], np.uint8), (1,))
+
+
+def test_xorshift32_ints_and_arrays_agree():
+    assert fp.xorshift32(1) == 270369                   # Marsaglia (13, 17, 5) from state 1
+    r = fp.prng_states(3, (6,)).astype(np.int64)
+    assert np.all(r > 0) and r.max() < 1 << 32
+    assert fp.xorshift32(r).tolist() == [fp.xorshift32(int(v)) for v in r]

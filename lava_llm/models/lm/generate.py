@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from lava_llm import fixed_point as fp
 from lava_llm import validation as V
 from lava_llm.models.lm import engine, export
 from lava_llm.models.lm.config import MAX_NEW_TOKENS, MAX_PROMPT_TOKENS
@@ -136,7 +137,7 @@ class LanguageModel:
                 limiter.restore_original_limits()
 
     def _generate_host_loop(self, ids, n_new, backend, *, seed, temperature, top_k):
-        rng = np.random.default_rng(seed)
+        prng = int(fp.prng_states(seed, (1,))[0])   # the LMHead Process's initial state
         # model preparation (integer export / torch build, cached) is not timed
         _ = self.int_model if backend == "engine" else self.torch_model()
         t0 = time.perf_counter()
@@ -162,12 +163,14 @@ class LanguageModel:
             sampler = lk.sample_float
         logits, state = step(ids, None)
         all_logits = [logits[0]]
-        tokens = [sampler(logits[0, -1], rng, temperature, top_k)]
+        token, prng = sampler(logits[0, -1], prng, temperature, top_k)
+        tokens = [token]
         ttft = time.perf_counter() - t0
         for _ in range(n_new - 1):
             logits, state = step(np.array([tokens[-1]]), state)
             all_logits.append(logits[0])
-            tokens.append(sampler(logits[0, -1], rng, temperature, top_k))
+            token, prng = sampler(logits[0, -1], prng, temperature, top_k)
+            tokens.append(token)
         total = time.perf_counter() - t0
         return _timing({"token_ids": np.array(tokens, np.int64),
                         "logits": np.concatenate(all_logits) * scale,

@@ -29,9 +29,10 @@ round half away from zero)::
 products are carried in int64 (``x * r`` < 2**52); every stored/sent value is saturated to 24
 bits (int8 for BitLinear inputs).
 
-Sampling (the readout): greedy ``argmax`` (first maximum), or temperature/top-k with a seeded
-``numpy.random.Generator``; the integer sampler uses ``exp_neg_fixed`` weights and an integer
-draw, so Lava and the engine sample identical tokens from identical logits and seeds.
+Sampling (the readout): greedy ``argmax`` (first maximum), or temperature/top-k with draws from
+a 32-bit xorshift32 state (:func:`lava_llm.fixed_point.xorshift32`, seeded on the host); the
+integer sampler uses ``exp_neg_fixed`` weights and an integer draw, so Lava and the engine
+sample identical tokens from identical logits and seeds.
 """
 from __future__ import annotations
 
@@ -179,17 +180,20 @@ def _top(logits, top_k):
     return order[:top_k] if top_k else order
 
 
-def sample_float(logits, rng, temperature: float = 0.0, top_k: int = 0) -> int:
-    """Greedy (``temperature == 0``) or softmax(logits / T) over the top ``k``, one
-    ``rng.random()`` draw."""
+def sample_float(logits, state: int, temperature: float = 0.0, top_k: int = 0
+                 ) -> tuple[int, int]:
+    """Greedy (``temperature == 0``: the first maximum, ``state`` unchanged) or
+    softmax(logits / T) over the top ``k`` with one uniform draw ``u = xorshift32(state) /
+    2**32``. Returns ``(token, state)``."""
     logits = np.asarray(logits, np.float64)
     if temperature == 0:
-        return int(np.argmax(logits))
+        return int(np.argmax(logits)), state
     order = _top(logits, top_k)
     p = np.exp((logits[order] - logits[order[0]]) / temperature)
     cdf = np.cumsum(p)
-    idx = int(np.searchsorted(cdf, rng.random() * cdf[-1], side="right"))
-    return int(order[min(idx, order.size - 1)])
+    state = fp.xorshift32(int(state))
+    idx = int(np.searchsorted(cdf, state / 2.0 ** 32 * cdf[-1], side="right"))
+    return int(order[min(idx, order.size - 1)]), state
 
 
 @functools.lru_cache(maxsize=64)
@@ -197,26 +201,28 @@ def temperature_multiplier(temperature: float, logit_frac: int = LOGIT_FRAC) -> 
     """``(m, s)`` with ``m / 2**s = 2**(ACT_FRAC - logit_frac) / temperature``.
 
     Host-side parameter construction (float), computed once per temperature and cached, so the
-    fixed sampler's per-step work is integer only. The random draw itself comes from the
-    readout leaf's seeded numpy generator (a host-side stand-in for an on-chip PRNG)."""
+    fixed sampler's per-step work is integer only."""
     return fp.mant_exp(2.0 ** (fp.ACT_FRAC - logit_frac) / temperature, 16)
 
 
-def sample_int(logits_q, rng, temperature: float = 0.0, top_k: int = 0,
-               logit_frac: int = LOGIT_FRAC) -> int:
-    """Integer sampler: greedy, or weights ``exp_neg_fixed(((l - max) * m) >> s)`` over the top
-    ``k`` (``m/2**s`` = 1/T in the LUT's input format) and one ``rng.integers`` draw."""
+def sample_int(logits_q, state: int, temperature: float = 0.0, top_k: int = 0,
+               logit_frac: int = LOGIT_FRAC) -> tuple[int, int]:
+    """Integer sampler: greedy (``state`` unchanged), or weights ``exp_neg_fixed(((l - max) *
+    m) >> s)`` over the top ``k`` (``m/2**s`` = 1/T in the LUT's input format), their running
+    sum, and one draw below the total from the xorshift32 ``state``
+    (:func:`lava_llm.fixed_point.draw_below`: a multiply and a shift). Integers only.
+    Returns ``(token, state)``."""
     logits_q = np.asarray(logits_q, np.int64)
     if temperature == 0:
-        return int(np.argmax(logits_q))
+        return int(np.argmax(logits_q)), state
     m, s = temperature_multiplier(temperature, logit_frac)
     order = _top(logits_q, top_k)
     z = fp.rshift((logits_q[order] - logits_q[order[0]]) * np.int64(m), s)
     cdf = np.cumsum(fp.exp_neg_fixed(z, fp.ACT_FRAC, 16))
     if cdf[-1] <= 0:
-        return int(order[0])
-    idx = int(np.searchsorted(cdf, rng.integers(0, int(cdf[-1])), side="right"))
-    return int(order[idx])
+        return int(order[0]), state
+    u, state = fp.draw_below(state, int(cdf[-1]))
+    return int(order[int(np.searchsorted(cdf, u, side="right"))]), state
 
 
 # --------------------------------------------------------------------------- fused blocks

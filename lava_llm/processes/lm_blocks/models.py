@@ -158,19 +158,15 @@ class PyTokenEmbeddingModelFixed(_EmbeddingBase):
 
 
 class _HeadBase(SingleBlasThreadModel):
-    def _rng(self):
-        if not hasattr(self, "_gen"):
-            self._gen = np.random.default_rng(self.proc_params["seed"])
-        return self._gen
-
     def _emit(self, logits, sampler) -> None:
         t = int(self.t[0])
         self.logits[:] = logits
         self.logits_hist[min(t, self.logits_hist.shape[0] - 1)] = logits
         token = 0
         if t >= int(self.n_prompt[0]) - 1:
-            token = sampler(logits, self._rng(), self.proc_params["temperature"],
-                            self.proc_params["top_k"])
+            token, self.prng[0] = sampler(logits, int(self.prng[0]),
+                                          self.proc_params["temperature"],
+                                          self.proc_params["top_k"])
         if t < self.tokens.shape[0]:
             self.tokens[t] = token
         self.t[0] = t + 1
@@ -188,6 +184,7 @@ class PyLMHeadModelFloat(_HeadBase):
     tokens: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     logits: np.ndarray = LavaPyType(np.ndarray, float)
     logits_hist: np.ndarray = LavaPyType(np.ndarray, float)
+    prng: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
 
     def run_spk(self):
         x = self.a_in.recv().astype(np.float64)
@@ -206,6 +203,7 @@ class PyLMHeadModelFixed(_HeadBase):
     tokens: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     logits: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     logits_hist: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    prng: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
 
     def run_spk(self):
         x = self.a_in.recv().astype(np.int64)

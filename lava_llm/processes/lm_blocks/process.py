@@ -9,6 +9,7 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import LogConfig
 from lava.magma.core.process.variable import Var
 
+from lava_llm import fixed_point as fp
 from lava_llm import validation as V
 from lava_llm.processes.lm_blocks import kernels as lk
 from lava_llm.processes.base import ValidatedProcess
@@ -162,9 +163,10 @@ class LMHead(ValidatedProcess):
         token  = sample(logits)   for t >= n_prompt - 1, else 0
         s_out  = token;  tokens[t] = token;  logits_hist[t] = logits (if recorded)
 
-    ``sample`` is greedy (``temperature = 0``) or temperature / top-k sampling with a
-    ``numpy.random.Generator`` seeded by ``seed`` (the fixed model samples with integer
-    weights: :func:`lava_llm.processes.lm_blocks.kernels.sample_int`).
+    ``sample`` is greedy (``temperature = 0``) or temperature / top-k sampling with draws from
+    a 32-bit xorshift32 state ``prng`` seeded by ``seed`` (the fixed model samples with
+    integer weights and an integer draw:
+    :func:`lava_llm.processes.lm_blocks.kernels.sample_int`).
 
     Parameters
     ----------
@@ -198,3 +200,4 @@ class LMHead(ValidatedProcess):
         self.logits = Var(shape=(vocab,), init=np.zeros(vocab))
         hist = n_steps if record_logits else 1
         self.logits_hist = Var(shape=(hist, vocab), init=np.zeros((hist, vocab)))
+        self.prng = Var(shape=(1,), init=fp.prng_states(seed, (1,)).astype(np.int64))

@@ -73,7 +73,6 @@ P_ONE = 1 << EXP_OUT_FRAC
 A_MAX = 16 << EXP_IN_FRAC         # exp LUT domain [-16, 0)
 WAKE_BITS = 8                     # wake draw width; wake threshold in [1, 256]
 REF_BITS_MAX = 8                  # refractory draw is at most 8 bits (r >> 24)
-PRNG_MASK = 0xFFFFFFFF
 
 
 # --------------------------------------------------------------------------- compiled kernels
@@ -81,16 +80,9 @@ PRNG_MASK = 0xFFFFFFFF
 # ``__pycache__``). It is plain integer code, neuron by neuron, which is how a Loihi 2
 # microcode neuron runs it; numpy's per-operation overhead made the same step 5-8x slower.
 # Constants from other modules are passed in as arguments (numba's cache is keyed on this
-# file only, so a frozen foreign global could go stale).
-
-
-@njit(cache=True)
-def _xs(v):
-    """One xorshift32 (13, 17, 5) update of a non-negative int64 holding 32 bits."""
-    v ^= (v << 13) & 0xFFFFFFFF
-    v ^= v >> 17
-    v ^= (v << 5) & 0xFFFFFFFF
-    return v
+# file only, so a frozen foreign global could go stale); the one function taken from another
+# module is the PRNG, which is fixed for good (changing it would change every trajectory).
+_xs = njit(cache=True)(fp.xorshift32)
 
 
 @njit(cache=True)
@@ -205,18 +197,16 @@ def _anneal(x, h, ref, r, indptr, indices, weights, bias, betas, wake, ref_bits,
 
 # --------------------------------------------------------------------------- numpy API
 def xorshift32(r: np.ndarray) -> np.ndarray:
-    """Marsaglia's xorshift32 (13, 17, 5), elementwise; ``r`` uint32, never 0 (stays non-zero).
-
-    Three shifts and three XORs: what a Loihi 2 microcode neuron (or an LFSR) can do per step.
-    """
+    """:func:`lava_llm.fixed_point.xorshift32` elementwise through the compiled copy the
+    kernel uses; ``r`` uint32, never 0 (stays non-zero)."""
     r = np.asarray(r, dtype=np.uint32)
     return _xorshift_all(r.ravel().astype(np.int64)).astype(np.uint32).reshape(r.shape)
 
 
 def seed_states(seed: int, shape) -> np.ndarray:
-    """Non-zero uint32 PRNG states for each neuron of each replica (host side, seeded)."""
-    rng = np.random.default_rng(seed)
-    return rng.integers(1, 1 << 32, size=shape, dtype=np.uint64).astype(np.uint32)
+    """Non-zero uint32 PRNG states for each neuron of each replica (host side, seeded):
+    :func:`lava_llm.fixed_point.prng_states`."""
+    return fp.prng_states(seed, shape)
 
 
 @functools.lru_cache(maxsize=None)
