@@ -39,18 +39,21 @@ def anneal(problem, temps, *, replicas: int = 8, seed: int = 0, p_wake: float = 
     if fixed:
         couplings, bias, scale = kernels.quantize_qubo(problem.J, problem.d, scale)
         betas = kernels.beta_fixed(temps, scale)
+        sats = kernels.saturation_delta(betas)
     else:
         V.check_finite("temperatures", temps)
         if np.any(temps <= 0):
             raise ValueError("temperatures must be > 0")
         couplings, bias, scale, betas = problem.J, problem.d, 1.0, 1.0 / temps
+        sats = None
     state = kernels.AnnealState(x, kernels.initial_field(x, couplings, bias),
                                 np.zeros((replicas, n)), r)
     step = len(betas) if callback is None else CHUNK
     traces = []
     for t0 in range(0, len(betas), step):
-        traces.append(kernels.run_steps(state, couplings, bias, betas[t0:t0 + step], wake,
-                                        ref_bits, fixed=fixed))
+        traces.append(kernels.run_steps(
+            state, couplings, bias, betas[t0:t0 + step], wake, ref_bits, fixed=fixed,
+            sats=None if sats is None else sats[t0:t0 + step]))
         if callback is not None:
             callback(min(t0 + step, len(betas)))
     return {"best_x": state.best_x.astype(np.int8), "best_cost": state.best_cost,

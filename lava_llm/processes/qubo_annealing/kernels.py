@@ -46,7 +46,9 @@ Fixed point (Loihi 2 widths)
   exp_table()[a]``: the shared LUT :func:`lava_llm.fixed_point.exp_neg_fixed` (16-bit output)
   tabulated on ``a``, with ``p = 1`` (``2**16``) at ``a = 0`` (downhill, flat, or uphill by
   less than ``T / 256``) and ``p = 0`` at saturation; then the integer compare ``u_acc < p``
-  with the 16-bit draw.
+  with the 16-bit draw. The saturation is tested first, against a per-step threshold
+  ``sat = ceil(2**20 / beta)`` made on the host with ``beta`` (:func:`saturation_delta`), so
+  the multiply only runs when ``delta * beta < 2**20``: no product exceeds 24 bits.
 * The cost register is 32-bit (checked at build time against ``sum |c| + sum_{i<j} |K|``).
   It is read out through a 32-bit port to a host sink, wider than a 24-bit graded spike: on
   Loihi 2 it would be read as a register, not sent as a message. The best cost is tracked on
@@ -94,22 +96,22 @@ def _xorshift_all(r):
 
 
 @njit(cache=True)
-def _accept_fixed(delta, beta, tab, shift):
-    """Integer acceptance threshold (``P_ONE`` = certain): ``tab[min(delta*beta >> shift,
-    len(tab) - 1)]`` for ``delta > 0``, ``P_ONE`` otherwise."""
+def _accept_fixed(delta, beta, sat, tab, shift):
+    """Integer acceptance threshold (``P_ONE`` = certain): ``P_ONE`` for ``delta <= 0``, ``0``
+    (the table's last entry) for ``delta >= sat``, else ``tab[delta * beta >> shift]``. With
+    ``sat = saturation_delta(beta)`` the product stays below ``2**20``."""
     if delta <= 0:
         return 65536
-    a = (delta * beta) >> shift
-    if a >= tab.shape[0]:
-        a = tab.shape[0] - 1
-    return tab[a]
+    if delta >= sat:
+        return tab[tab.shape[0] - 1]
+    return tab[(delta * beta) >> shift]
 
 
 @njit(cache=True)
-def _accept_fixed_all(delta, beta, tab, shift):
+def _accept_fixed_all(delta, beta, sat, tab, shift):
     out = np.empty(delta.size, np.int64)
     for i in range(delta.size):
-        out[i] = _accept_fixed(delta[i], beta, tab, shift)
+        out[i] = _accept_fixed(delta[i], beta, sat, tab, shift)
     return out
 
 
@@ -133,18 +135,18 @@ def _spread(h, k, x, flips, nf, indptr, indices, weights):
             h[k, indices[p]] += s * weights[p]
 
 
-def _accepts(delta, beta, u_acc, tab, shift):
+def _accepts(delta, beta, sat, u_acc, tab, shift):
     """The acceptance test ``u_acc < p(delta)``, chosen by the field's type when compiled
     (:func:`numba.extending.overload`): integer fields take the fixed-point LUT test
     (:func:`_accept_fixed`), float fields ``u_acc < 2**16 exp(-max(delta, 0) beta)``."""
 
 
 @overload(_accepts)
-def _accepts_typed(delta, beta, u_acc, tab, shift):
+def _accepts_typed(delta, beta, sat, u_acc, tab, shift):
     if isinstance(delta, types.Integer):
-        return lambda delta, beta, u_acc, tab, shift: u_acc < _accept_fixed(delta, beta, tab,
-                                                                             shift)
-    return lambda delta, beta, u_acc, tab, shift: u_acc < 65536.0 * np.exp(
+        return lambda delta, beta, sat, u_acc, tab, shift: u_acc < _accept_fixed(
+            delta, beta, sat, tab, shift)
+    return lambda delta, beta, sat, u_acc, tab, shift: u_acc < 65536.0 * np.exp(
         -max(delta, 0.0) * beta)
 
 
@@ -161,8 +163,8 @@ def _halve_typed(total):
 
 
 @njit(cache=True)
-def _anneal(x, h, ref, r, indptr, indices, weights, bias, betas, wake, ref_bits, tab, shift,
-            trace, best_cost, best_x):
+def _anneal(x, h, ref, r, indptr, indices, weights, bias, betas, sats, wake, ref_bits, tab,
+            shift, trace, best_cost, best_x):
     """Steps, one per ``betas`` entry, all replicas; state arrays (R, N) updated in place.
     Compiled once for integer ``h``/``weights``/``bias``/``betas`` (the fixed model) and once
     for float64 ones (the float model). ``trace`` (steps, R) receives the cost;
@@ -171,14 +173,15 @@ def _anneal(x, h, ref, r, indptr, indices, weights, bias, betas, wake, ref_bits,
     flips = np.empty(n, np.int64)
     ref_mask = (1 << ref_bits) - 1
     for t in range(betas.shape[0]):
-        beta = betas[t]
+        beta, sat = betas[t], sats[t]
         for k in range(n_rep):
             nf = 0
             for i in range(n):                 # decide on this step's fields, then spread
                 awake, u_acc, u_ref = _draw(r, k, i, wake, ref_mask)
                 if ref[k, i] > 0:
                     ref[k, i] -= 1
-                elif awake and _accepts((1 - 2 * x[k, i]) * h[k, i], beta, u_acc, tab, shift):
+                elif awake and _accepts((1 - 2 * x[k, i]) * h[k, i], beta, sat, u_acc, tab,
+                                        shift):
                     x[k, i] ^= 1
                     ref[k, i] = u_ref
                     flips[nf] = i
@@ -223,12 +226,25 @@ def exp_table() -> np.ndarray:
     return p
 
 
+def saturation_delta(betas) -> np.ndarray:
+    """Host side, per step: ``sat = ceil(2**20 / beta)``, the smallest ``delta`` whose LUT
+    index ``delta * beta >> (BETA_FRAC - EXP_IN_FRAC)`` reaches ``A_MAX`` (``p = 0``). The step
+    compares ``delta >= sat`` first, so it only multiplies when the product is below ``2**20``
+    (24-bit arithmetic throughout) and gives exactly the saturated table lookup otherwise."""
+    b = np.asarray(betas, dtype=np.int64)
+    if b.size and b.min() < 1:
+        raise ValueError("fixed-point beta must be >= 1")
+    lim = A_MAX << (BETA_FRAC - EXP_IN_FRAC)
+    return (lim + b - 1) // b
+
+
 def accept_prob_fixed(delta: np.ndarray, beta: int) -> np.ndarray:
     """Integer acceptance probability with ``EXP_OUT_FRAC`` fractional bits (``P_ONE`` = 1):
     ``exp_table()[min(max(delta, 0) * beta >> (BETA_FRAC - EXP_IN_FRAC), A_MAX)]``, the
     compiled step's own test."""
     delta = np.asarray(delta, dtype=np.int64)
-    return _accept_fixed_all(delta.ravel(), np.int64(beta), exp_table(),
+    sat = int(saturation_delta([beta])[0])
+    return _accept_fixed_all(delta.ravel(), np.int64(beta), np.int64(sat), exp_table(),
                              BETA_FRAC - EXP_IN_FRAC).reshape(delta.shape)
 
 
@@ -258,20 +274,27 @@ class AnnealState:
 
 
 def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: int, *,
-              fixed: bool) -> np.ndarray:
+              fixed: bool, sats=None) -> np.ndarray:
     """Advance ``state`` (in place) by one step per entry of ``betas``; return the cost trace
     (steps, R): int64 for ``fixed`` (integer ``K``, ``c``, ``beta``: the Loihi 2 model), float64
     otherwise. ``couplings`` is the symmetric CSR matrix (``K`` int64 or ``J`` float64),
-    ``bias`` (N,). The one implementation of the step, for the Lava models and the engine."""
+    ``bias`` (N,). ``sats``: :func:`saturation_delta` of ``betas`` (fixed only; made here when
+    not given, as host-side set-up). The one implementation of the step, for the Lava models
+    and the engine."""
     m = couplings
     betas = np.ascontiguousarray(betas, dtype=np.int64 if fixed else np.float64)
+    if not fixed:
+        sats = np.zeros(betas.shape, np.int64)                 # unused by the float test
+    elif sats is None:
+        sats = saturation_delta(betas)
+    sats = np.ascontiguousarray(sats, dtype=np.int64)
     n_rep = state.x.shape[0]
     dt = np.int64 if fixed else np.float64
     state.h = np.ascontiguousarray(state.h, dtype=dt)
     trace = np.empty((betas.shape[0], n_rep), dtype=dt)
     _anneal(state.x, state.h, state.ref, state.r, np.ascontiguousarray(m.indptr, dtype=np.int64),
            np.ascontiguousarray(m.indices, dtype=np.int64), np.ascontiguousarray(m.data, dtype=dt),
-           np.ascontiguousarray(bias, dtype=dt), betas, np.int64(wake), np.int64(ref_bits),
+           np.ascontiguousarray(bias, dtype=dt), betas, sats, np.int64(wake), np.int64(ref_bits),
            exp_table(), np.int64(BETA_FRAC - EXP_IN_FRAC), trace, state.best_cost,
            state.best_x)
     return trace

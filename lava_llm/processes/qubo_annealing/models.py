@@ -18,11 +18,12 @@ class _Base(PyLoihiProcessModel):
 
     _fixed = False
 
-    def _step(self, couplings, bias, beta):
+    def _step(self, couplings, bias, beta, sat=None):
         st = kernels.AnnealState(self.x, self.field, self.ref, self.rng, self.best_cost,
                                  self.best_x)
         cost = kernels.run_steps(st, couplings, bias, [beta], self.proc_params["wake"],
-                                 self.proc_params["ref_bits"], fixed=self._fixed)[0]
+                                 self.proc_params["ref_bits"], fixed=self._fixed,
+                                 sats=None if sat is None else [sat])[0]
         self.x, self.ref, self.rng = st.x.astype(np.int32), st.ref.astype(np.int32), st.r
         self.field = st.h.astype(np.int32) if self._fixed else st.h
         self.best_cost, self.best_x = st.best_cost, st.best_x.astype(np.int32)
@@ -50,6 +51,7 @@ class PyQuboAnnealerModelFloat(_Base):
     bias_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     beta: np.ndarray = LavaPyType(np.ndarray, float)
     beta_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    beta_sat: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     cost: np.ndarray = LavaPyType(np.ndarray, float)
     best_cost: np.ndarray = LavaPyType(np.ndarray, float)
     best_x: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
@@ -78,6 +80,7 @@ class PyQuboAnnealerModelFixed(_Base):
     bias_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     beta: np.ndarray = LavaPyType(np.ndarray, float)           # host-side only
     beta_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    beta_sat: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     cost: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
     best_cost: np.ndarray = LavaPyType(np.ndarray, float)      # +inf before the first step
     best_x: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
@@ -88,5 +91,6 @@ class PyQuboAnnealerModelFixed(_Base):
         if self.time_step == 1:
             self._k = csr_matrix(self.couplings_q, dtype=np.int64)
             self.field = kernels.initial_field(self.x, self._k, self.bias_q).astype(np.int32)
-        cost = self._step(self._k, self.bias_q, int(self._beta(self.beta_q)))
+        cost = self._step(self._k, self.bias_q, int(self._beta(self.beta_q)),
+                          int(self._beta(self.beta_sat)))
         self.a_out.send(cost.astype(np.int32))

@@ -91,6 +91,7 @@ class QuboAnnealer(ValidatedProcess):
         self.bias_q = Var(shape=(n,), init=c)
         self.beta = Var(shape=temps.shape, init=1.0 / temps)
         self.beta_q = Var(shape=temps.shape, init=beta_q)
+        self.beta_sat = Var(shape=temps.shape, init=kernels.saturation_delta(beta_q))
         self.cost = Var(shape=(replicas,), init=np.zeros(replicas))
         self.best_cost = Var(shape=(replicas,), init=np.full(replicas, np.inf))
         self.best_x = Var(shape=shape, init=x0.copy())

@@ -105,6 +105,21 @@ def test_fixed_acceptance_tracks_exp():
         assert np.all(p[delta <= 0] == 1.0)
 
 
+def test_saturation_threshold_replaces_the_wide_multiply(rng):
+    """The step tests ``delta >= sat`` before multiplying; that gives exactly the saturated
+    lookup of the full product, and every product it does form is below 2**20."""
+    betas = np.r_[1, 2, 3, 255, 256, 4097, rng.integers(1, 1 << 24, 40), (1 << 24) - 1]
+    sats = kernels.saturation_delta(betas)
+    delta = np.r_[np.arange(-2, 70), rng.integers(1, 1 << 23, 200), (1 << 23) - 1]
+    for beta, sat in zip(betas, sats):
+        a = np.minimum((np.maximum(delta, 0) * int(beta)) >> 8, kernels.A_MAX)  # int64, wide
+        naive = np.where(delta <= 0, kernels.P_ONE, kernels.exp_table()[a])
+        assert np.array_equal(kernels.accept_prob_fixed(delta, int(beta)), naive)
+        assert (int(sat) - 1) * int(beta) < 1 << 20 <= int(sat) * int(beta)
+    with pytest.raises(ValueError, match="beta must be >= 1"):
+        kernels.saturation_delta([0])
+
+
 def _reference_steps(x, h, ref, r, J, d, betas, wake, ref_bits, fixed):
     """The step of the kernels' docstring written out again in plain vectorised numpy (dense
     couplings, whole arrays): an independent check of the compiled kernel."""
