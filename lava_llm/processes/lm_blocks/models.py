@@ -115,6 +115,11 @@ class PyGLUBlockModelFixed(SingleBlasThreadModel):
 
 
 class _EmbeddingBase(SingleBlasThreadModel):
+    prompt: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    n_prompt: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    t: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    token: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+
     def _token(self) -> int:
         t = int(self.t[0])
         return int(self.prompt[t]) if t < int(self.n_prompt[0]) else int(self.token[0])
@@ -131,10 +136,6 @@ class _EmbeddingBase(SingleBlasThreadModel):
 class PyTokenEmbeddingModelFloat(_EmbeddingBase):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    prompt: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    n_prompt: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    t: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    token: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
 
     def run_spk(self):
         self.s_out.send(self.proc_params["table"][self._token()].copy())
@@ -147,10 +148,6 @@ class PyTokenEmbeddingModelFloat(_EmbeddingBase):
 class PyTokenEmbeddingModelFixed(_EmbeddingBase):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
-    prompt: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    n_prompt: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    t: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    token: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
 
     def run_spk(self):
         self.s_out.send(self.proc_params["table_q"][self._token()].astype(np.int32))
@@ -158,6 +155,11 @@ class PyTokenEmbeddingModelFixed(_EmbeddingBase):
 
 
 class _HeadBase(SingleBlasThreadModel):
+    n_prompt: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    t: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    tokens: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    prng: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
+
     def _emit(self, logits, sampler) -> None:
         t = int(self.t[0])
         self.logits[:] = logits
@@ -179,12 +181,8 @@ class _HeadBase(SingleBlasThreadModel):
 class PyLMHeadModelFloat(_HeadBase):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    n_prompt: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    t: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    tokens: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     logits: np.ndarray = LavaPyType(np.ndarray, float)
     logits_hist: np.ndarray = LavaPyType(np.ndarray, float)
-    prng: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
 
     def run_spk(self):
         x = self.a_in.recv().astype(np.float64)
@@ -198,12 +196,8 @@ class PyLMHeadModelFloat(_HeadBase):
 class PyLMHeadModelFixed(_HeadBase):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
-    n_prompt: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    t: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    tokens: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     logits: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     logits_hist: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    prng: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
 
     def run_spk(self):
         x = self.a_in.recv().astype(np.int64)

@@ -88,14 +88,6 @@ _xs = njit(cache=True)(fp.xorshift32)
 
 
 @njit(cache=True)
-def _xorshift_all(r):
-    out = np.empty_like(r)
-    for i in range(r.size):
-        out[i] = _xs(r[i])
-    return out
-
-
-@njit(cache=True)
 def _accept_fixed(delta, beta, sat, tab, shift):
     """Integer acceptance threshold (``P_ONE`` = certain): ``P_ONE`` for ``delta <= 0``, ``0``
     (the table's last entry) for ``delta >= sat``, else ``tab[delta * beta >> shift]``. With
@@ -199,19 +191,6 @@ def _anneal(x, h, ref, r, indptr, indices, weights, bias, betas, sats, wake, ref
 
 
 # --------------------------------------------------------------------------- numpy API
-def xorshift32(r: np.ndarray) -> np.ndarray:
-    """:func:`lava_llm.fixed_point.xorshift32` elementwise through the compiled copy the
-    kernel uses; ``r`` uint32, never 0 (stays non-zero)."""
-    r = np.asarray(r, dtype=np.uint32)
-    return _xorshift_all(r.ravel().astype(np.int64)).astype(np.uint32).reshape(r.shape)
-
-
-def seed_states(seed: int, shape) -> np.ndarray:
-    """Non-zero uint32 PRNG states for each neuron of each replica (host side, seeded):
-    :func:`lava_llm.fixed_point.prng_states`."""
-    return fp.prng_states(seed, shape)
-
-
 @functools.lru_cache(maxsize=None)
 def exp_table() -> np.ndarray:
     """``p[a] = exp(-a / 2**EXP_IN_FRAC) * 2**EXP_OUT_FRAC`` for ``a`` in ``[0, A_MAX]``, read
@@ -292,8 +271,10 @@ def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: i
     dt = np.int64 if fixed else np.float64
     state.h = np.ascontiguousarray(state.h, dtype=dt)
     trace = np.empty((betas.shape[0], n_rep), dtype=dt)
-    _anneal(state.x, state.h, state.ref, state.r, np.ascontiguousarray(m.indptr, dtype=np.int64),
-           np.ascontiguousarray(m.indices, dtype=np.int64), np.ascontiguousarray(m.data, dtype=dt),
+    # CSR index arrays go as they are (int32 from scipy): numba compiles for their type, and
+    # the Lava models call this every step, so no per-step copy of them
+    _anneal(state.x, state.h, state.ref, state.r, m.indptr, m.indices,
+           np.ascontiguousarray(m.data, dtype=dt),
            np.ascontiguousarray(bias, dtype=dt), betas, sats, np.int64(wake), np.int64(ref_bits),
            exp_table(), np.int64(BETA_FRAC - EXP_IN_FRAC), trace, state.best_cost,
            state.best_x)
@@ -451,4 +432,4 @@ def initial_state(seed: int, replicas: int, n: int):
     """Host side, seeded: random initial states ``x0`` (R, N) and PRNG states ``r0`` (R, N)
     shared by the Lava Process and the engine so that both follow the same trajectory."""
     x0 = np.random.default_rng([seed, 1]).integers(0, 2, size=(replicas, n)).astype(np.int64)
-    return x0, seed_states(seed, (replicas, n))
+    return x0, fp.prng_states(seed, (replicas, n))

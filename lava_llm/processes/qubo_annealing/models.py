@@ -14,7 +14,22 @@ from lava_llm.processes.qubo_annealing.process import QuboAnnealer
 
 class _Base(PyLoihiProcessModel):
     """Both models: build the state from the Vars, run one step of
-    :func:`kernels.run_steps` (which also keeps the best cost and state), write the Vars."""
+    :func:`kernels.run_steps` (which also keeps the best cost and state), write the Vars.
+    Declares the Vars both models hold alike (the float Q, ``beta`` and the best cost are
+    host-side only in the fixed model); each model adds ``a_out``, ``field`` and ``cost``."""
+
+    x: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
+    ref: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
+    rng: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
+    couplings: csr_matrix = LavaPyType(csr_matrix, float)
+    bias: np.ndarray = LavaPyType(np.ndarray, float)
+    couplings_q: csr_matrix = LavaPyType(csr_matrix, np.int32, precision=8)
+    bias_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    beta: np.ndarray = LavaPyType(np.ndarray, float)
+    beta_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    beta_sat: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    best_cost: np.ndarray = LavaPyType(np.ndarray, float)      # +inf before the first step
+    best_x: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
 
     _fixed = False
 
@@ -41,20 +56,8 @@ class PyQuboAnnealerModelFloat(_Base):
     """Float reference: float Q, ``exp(-delta/T)``; same PRNG stream as the fixed model."""
 
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    x: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     field: np.ndarray = LavaPyType(np.ndarray, float)
-    ref: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
-    rng: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
-    couplings: csr_matrix = LavaPyType(csr_matrix, float)
-    bias: np.ndarray = LavaPyType(np.ndarray, float)
-    couplings_q: csr_matrix = LavaPyType(csr_matrix, np.int32, precision=8)
-    bias_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    beta: np.ndarray = LavaPyType(np.ndarray, float)
-    beta_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    beta_sat: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     cost: np.ndarray = LavaPyType(np.ndarray, float)
-    best_cost: np.ndarray = LavaPyType(np.ndarray, float)
-    best_x: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
 
     def run_spk(self):
         if self.time_step == 1:
@@ -70,20 +73,8 @@ class PyQuboAnnealerModelFixed(_Base):
     16-bit acceptance draw, 32-bit cost (all ranges checked when the Process is built)."""
 
     a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=32)
-    x: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     field: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    ref: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)
-    rng: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
-    couplings: csr_matrix = LavaPyType(csr_matrix, float)      # host-side only
-    bias: np.ndarray = LavaPyType(np.ndarray, float)           # host-side only
-    couplings_q: csr_matrix = LavaPyType(csr_matrix, np.int32, precision=8)
-    bias_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    beta: np.ndarray = LavaPyType(np.ndarray, float)           # host-side only
-    beta_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    beta_sat: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     cost: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
-    best_cost: np.ndarray = LavaPyType(np.ndarray, float)      # +inf before the first step
-    best_x: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
 
     _fixed = True
 
