@@ -36,7 +36,7 @@ def quantize_input(x: np.ndarray) -> tuple[np.ndarray, int]:
 def run_layer(backend: str, trits, alpha: float, x: np.ndarray) -> tuple[np.ndarray, float]:
     """Run the layer over the columns of ``x`` (one per time step) on ``backend``; returns the
     output in real units (steps as columns) and the wall time in seconds."""
-    from lava_llm.processes.ternary_dense import TernaryDense, kernels
+    from lava_llm.processes.ternary_dense import kernels
 
     t0 = time.perf_counter()
     x_q, e = quantize_input(x)
@@ -50,6 +50,7 @@ def run_layer(backend: str, trits, alpha: float, x: np.ndarray) -> tuple[np.ndar
             y = (alpha * torch.tensor(trits, dtype=torch.float64)
                  @ torch.tensor(x, dtype=torch.float64)).numpy()
     else:
+        from lava_llm.processes.ternary_dense import TernaryDense
         from lava_llm.run import lava_session, run_config, wire_open_loop
 
         fixed = backend != "sim-float"

@@ -28,10 +28,28 @@ def _ids(ids, vocab):
     return V.check_int_range("token ids", ids, 0, vocab - 1)
 
 
-def float_forward(params_or_model, ids, state=None, stats: dict | None = None):
-    """Float64 forward. ``params_or_model``: LMParams or :func:`export.float_model` dict."""
-    from lava_llm.models.lm.export import float_model
+def float_model(params) -> dict:
+    """Float parameter dicts of every block (shared by the engine and the Lava models)."""
+    cfg, L, T = params.config, params.linears, params.tensors
+    lbs = params.lower_bounds()
+    layers = []
+    for layer in range(cfg.num_layers):
+        pre = f"model.layers.{layer}."
+        d = {k: L[f"{pre}attn.{k}_proj"] for k in "ifgo"}
+        d.update(gate=L[pre + "mlp.gate_proj"], down=L[pre + "mlp.down_proj"],
+                 attn_norm=np.asarray(T[pre + "attn_norm.weight"], np.float64),
+                 g_norm=np.asarray(T[pre + "attn.g_norm.weight"], np.float64),
+                 mlp_norm=np.asarray(T[pre + "mlp_norm.weight"], np.float64),
+                 lb=None if layer == 0 else lbs[layer])
+        layers.append(d)
+    return {"eps": float(cfg.eps), "config": cfg,
+            "emb": np.asarray(T["model.embeddings.weight"], np.float64), "layers": layers,
+            "head": {"norm": np.asarray(T["model.norm.weight"], np.float64),
+                     "lm_head": L["lm_head"]}}
 
+
+def float_forward(params_or_model, ids, state=None, stats: dict | None = None):
+    """Float64 forward. ``params_or_model``: LMParams or :func:`float_model` dict."""
     fm = params_or_model if isinstance(params_or_model, dict) else float_model(params_or_model)
     eps = fm["eps"]
     ids = _ids(ids, fm["emb"].shape[0])

@@ -18,29 +18,11 @@ from __future__ import annotations
 import numpy as np
 
 from lava_llm import fixed_point as fp
+from lava_llm.models.lm import engine
+from lava_llm.models.lm.engine import float_model  # noqa: F401  (lives beside the engine)
 from lava_llm.processes.lm_blocks import kernels as lk
 
 P = lk.GATE_FRAC
-
-
-def float_model(params) -> dict:
-    """Float parameter dicts of every block (shared by the engine and the Lava models)."""
-    cfg, L, T = params.config, params.linears, params.tensors
-    lbs = params.lower_bounds()
-    layers = []
-    for layer in range(cfg.num_layers):
-        pre = f"model.layers.{layer}."
-        d = {k: L[f"{pre}attn.{k}_proj"] for k in "ifgo"}
-        d.update(gate=L[pre + "mlp.gate_proj"], down=L[pre + "mlp.down_proj"],
-                 attn_norm=np.asarray(T[pre + "attn_norm.weight"], np.float64),
-                 g_norm=np.asarray(T[pre + "attn.g_norm.weight"], np.float64),
-                 mlp_norm=np.asarray(T[pre + "mlp_norm.weight"], np.float64),
-                 lb=None if layer == 0 else lbs[layer])
-        layers.append(d)
-    return {"eps": float(cfg.eps), "config": cfg,
-            "emb": np.asarray(T["model.embeddings.weight"], np.float64), "layers": layers,
-            "head": {"norm": np.asarray(T["model.norm.weight"], np.float64),
-                     "lm_head": L["lm_head"]}}
 
 
 def calibrate(params, ids, percentile: float = 100.0) -> dict:
@@ -49,8 +31,6 @@ def calibrate(params, ids, percentile: float = 100.0) -> dict:
     Returns ``{"linears": {name: amax}, "residual": amax, "percentile": p, "tokens": n}``
     where ``amax`` is the ``percentile`` of the per-token max |RMSNorm(input) * gain|.
     """
-    from lava_llm.models.lm import engine
-
     ids = np.atleast_2d(np.asarray(ids, np.int64))
     stats: dict = {}
     engine.float_forward(params, ids, stats=stats)

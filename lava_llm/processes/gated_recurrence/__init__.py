@@ -1,3 +1,5 @@
-from lava_llm.processes.gated_recurrence.process import MLGRU, MLGRUBlock
+# Process classes load lazily (Lava-free `kernels` imports): see lava_llm.processes.
+from lava_llm.processes import lazy_exports
 
 __all__ = ["MLGRU", "MLGRUBlock"]
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(__all__, "process"))

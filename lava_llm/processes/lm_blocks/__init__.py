@@ -1,4 +1,5 @@
-from lava_llm.processes.lm_blocks.process import (GLU, GLUBlock, LMHead, ResidualAdd, RMSNorm,
-                                                   TokenEmbedding)
+# Process classes load lazily (Lava-free `kernels` imports): see lava_llm.processes.
+from lava_llm.processes import lazy_exports
 
 __all__ = ["RMSNorm", "GLU", "GLUBlock", "ResidualAdd", "TokenEmbedding", "LMHead"]
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(__all__, "process"))

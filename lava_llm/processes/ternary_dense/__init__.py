@@ -1,3 +1,5 @@
-from lava_llm.processes.ternary_dense.process import TernaryDense
+# Process classes load lazily (Lava-free `kernels` imports): see lava_llm.processes.
+from lava_llm.processes import lazy_exports
 
 __all__ = ["TernaryDense"]
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(__all__, "process"))
