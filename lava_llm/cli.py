@@ -103,6 +103,19 @@ def _bench(name: str, rest: list[str]) -> int:
 
 
 def main(argv: ty.Sequence[str] | None = None) -> int:
+    from lava_llm.run import LavaInterrupted, stop_on_signals
+
+    # SIGINT / SIGTERM / SIGHUP unwind the command (and any Lava session in it, which kills
+    # its runtime and frees its shared memory); the exit status is then 128 + signal.
+    with stop_on_signals():
+        try:
+            return _main(argv)
+        except LavaInterrupted as exc:
+            print(f"lava-llm: {exc}; stopped", file=sys.stderr)
+            return exc.exit_status
+
+
+def _main(argv: ty.Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     mod = _add_module_arguments(parser, argv)

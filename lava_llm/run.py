@@ -24,6 +24,9 @@ Example
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
+import signal
 import threading
 import typing as ty
 import warnings
@@ -138,6 +141,167 @@ def _resolve_timeout(timeout_s, steps: int) -> float | None:
     return value
 
 
+class LavaInterrupted(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP arrived during a Lava session (see :func:`stop_on_signals`);
+    the runtime was killed and its shared memory released. ``exit_status`` is ``128 + signum``.
+    A ``KeyboardInterrupt``, so ``except Exception`` in library code does not swallow it."""
+
+    def __init__(self, signum: int):
+        self.signum = int(signum)
+        self.exit_status = 128 + self.signum
+        super().__init__(f"interrupted by {signal.Signals(self.signum).name}")
+
+
+#: The signals a session (and the ``lava-llm`` command) turns into :class:`LavaInterrupted`.
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, n))
+_signal_state = threading.local()
+_signals_lock = threading.Lock()
+_signals_depth = 0
+_signals_saved: dict = {}
+_signals_seen: list[int] = []
+
+
+def _raise_interrupted(signum, frame):
+    # Only the first signal raises: a second one (an impatient user, a supervisor's TERM
+    # after INT) must not abort the clean-up that the first one started.
+    _signals_seen.append(signum)
+    if len(_signals_seen) == 1:
+        raise LavaInterrupted(signum)
+
+
+@contextlib.contextmanager
+def stop_on_signals():
+    """While active, SIGINT, SIGTERM and SIGHUP raise :class:`LavaInterrupted` in the main
+    thread, so that ``with`` blocks (:func:`lava_session`) unwind and stop their runtime
+    instead of the process dying with its Lava children and ``/dev/shm`` segments left behind.
+
+    Re-entrant; a no-op outside the main thread (Python delivers signals there only). A
+    handler the application installed itself (anything but the default, or ours) is kept.
+    Previous handlers come back on exit.
+    """
+    global _signals_depth
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    with _signals_lock:
+        if _signals_depth == 0:
+            _signals_seen.clear()
+            for sig in STOP_SIGNALS:
+                current = signal.getsignal(sig)
+                if current in (signal.SIG_DFL, signal.default_int_handler):
+                    _signals_saved[sig] = current
+                    signal.signal(sig, _raise_interrupted)
+        _signals_depth += 1
+    try:
+        yield
+    finally:
+        with _signals_lock:
+            _signals_depth -= 1
+            if _signals_depth == 0:
+                for sig, handler in _signals_saved.items():
+                    signal.signal(sig, handler)
+                _signals_saved.clear()
+
+
+# Lava's children are forked (multiprocessing "fork"). While a session is being set up in
+# this process, a forked child (i) ignores SIGINT (a terminal's Ctrl-C goes to the whole
+# process group; the parent stops the runtime), (ii) dies of SIGTERM/SIGHUP by default instead
+# of running the parent's Python handlers, and (iii) gets SIGKILL when its parent thread dies
+# (Linux PR_SET_PDEATHSIG), so no orphan outlives a parent that was killed outright and keeps
+# its stdout open.
+_sessions_active = 0
+_fork_from_main = False
+
+
+def _before_fork():
+    global _fork_from_main
+    _fork_from_main = threading.current_thread() is threading.main_thread()
+
+
+def _after_fork_in_child():
+    if not _sessions_active:
+        return
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for name in ("SIGTERM", "SIGHUP"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_DFL)
+    except (ValueError, OSError):  # pragma: no cover - not the main thread
+        pass
+    if _fork_from_main:
+        _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        parent = os.getppid()
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+        pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+
+
+def forget_processes(processes) -> int:
+    """Drop ``processes`` and their Vars from Lava's global registries (``ProcessServer``,
+    ``VarServer``), which otherwise keep every Process and Var ever built (with the Vars'
+    arrays and the runtime) for the life of the interpreter; ids stay unique (the id counters
+    are not reset). Also removes the duplicate console handlers that every
+    ``AbstractProcess.__init__`` adds to the root logger (one is kept). Returns how many
+    Processes were dropped."""
+    from lava.magma.core.process.process import ProcessServer
+    from lava.magma.core.process.variable import VarServer
+
+    drop = {id(p) for p in processes}
+    server, var_server = ProcessServer(), VarServer()
+    before = len(server.processes)
+    server.processes = [p for p in server.processes if id(p) not in drop]
+    var_server.vars = [v for v in var_server.vars
+                       if id(getattr(v, "process", None)) not in drop]
+    _dedupe_lava_log_handlers()
+    return before - len(server.processes)
+
+
+def _dedupe_lava_log_handlers() -> None:
+    from lava.magma.core.process.process import LogConfig
+
+    cfg = LogConfig()
+    root = logging.getLogger()
+    seen = False
+    for h in list(root.handlers):
+        fmt = getattr(h, "formatter", None)
+        if (type(h) is logging.StreamHandler and fmt is not None and fmt._fmt == cfg.format
+                and fmt.datefmt == cfg.date_format):
+            if seen:
+                root.removeHandler(h)
+            seen = True
+
+
+def _network_processes(runtime) -> list:
+    """Every Process the runtime was compiled from: the leaves and their parents."""
+    procs, seen = [], set()
+    builders = getattr(getattr(runtime, "_executable", None), "proc_builders", None) or {}
+    for p in builders:
+        while p is not None and id(p) not in seen:
+            seen.add(id(p))
+            procs.append(p)
+            p = getattr(p, "parent_proc", None)
+    return procs
+
+
 class LavaSession:
     """Runs a Lava network and remembers the run config; see :func:`lava_session`.
 
@@ -146,7 +310,8 @@ class LavaSession:
     Lava 0.10 behaviour: when a ProcessModel raises inside a step, the runtime waits forever for the
     other models. With a timeout the run is started non-blocking and watched; past the limit the
     runtime's processes are terminated, its shared memory released, and
-    :class:`LavaRunTimeout` raised.
+    :class:`LavaRunTimeout` raised. Every file descriptor and thread the runtime opened in this
+    process is released too, so a long-lived process survives any number of timeouts.
     """
 
     def __init__(self, process, run_cfg=None, timeout_s: float | str | None = None):
@@ -155,6 +320,7 @@ class LavaSession:
         self.timeout_s = timeout_s
         self.steps_run = 0
         self._killed = False
+        self._closed = False
 
     def run(self, steps: int, run_cfg=None, timeout_s: float | str | None = None) -> None:
         """Run ``steps`` time steps (the runtime is created by the first call)."""
@@ -190,9 +356,15 @@ class LavaSession:
 
         waiter = threading.Thread(target=wait, daemon=True, name="lava-llm-run-watch")
         waiter.start()
-        waiter.join(timeout_s)
+        try:
+            waiter.join(timeout_s)
+        except BaseException:  # a signal (LavaInterrupted) while waiting
+            self._terminate()
+            waiter.join(5)
+            raise
         if waiter.is_alive():
             self._terminate()
+            waiter.join(5)
             raise LavaRunTimeout(
                 f"the Lava run of {steps} step(s) did not finish within {timeout_s:g} s; its "
                 "runtime was terminated. (In Lava 0.10 a ProcessModel that raises leaves the "
@@ -201,25 +373,95 @@ class LavaSession:
             raise errors[0]
 
     def _terminate(self) -> None:
-        """Kill the runtime's processes and release its shared memory."""
-        runtime = self.process.runtime
+        """Kill the runtime's processes and release everything it holds in this process:
+        shared memory, the port threads, pipes and queues (Lava's own ``stop`` would wait
+        forever on a stalled runtime)."""
         self._killed = True  # even if what follows fails, never call the blocking stop()
+        runtime = getattr(self.process, "runtime", None)
+        if runtime is None:
+            return
         infra = runtime._messaging_infrastructure
+        actors = list(infra.actors) if infra is not None else []
         import multiprocessing
 
-        for actor in infra.actors:
+        for actor in actors:
             if actor.is_alive():
                 actor.terminate()
+        for actor in actors:
             # Lava's SystemProcess.join takes no timeout: use the base class's.
             multiprocessing.Process.join(actor, 5)
-        if infra.smm is not None:
+            if actor.is_alive():
+                actor.kill()
+                multiprocessing.Process.join(actor, 5)
+        # A thread blocked in runtime.wait() (the run watcher) waits on the service ports'
+        # condition: make its next receive raise, then wake it.
+        for port in list(getattr(runtime, "service_to_runtime", [])):
+            port.recv = _raise_terminated
+            queue = getattr(port, "_queue", None)
+            if queue is not None:
+                queue.put_nowait(0)
+            if port.observer is not None:
+                port.observer()
+        # Port threads wait on semaphores the dead children would have released.
+        for port in list(getattr(runtime, "_open_ports", [])):
+            with contextlib.suppress(Exception):
+                port.join()
+        runtime._open_ports = []
+        if infra is not None and infra.smm is not None:
             infra.smm.shutdown()
+        for actor in actors:
+            _close_actor(actor)
+        with contextlib.suppress(Exception):
+            runtime._watchdog_manager.stop()
         runtime._is_started = runtime._is_running = False
 
     def stop(self) -> None:
         runtime = getattr(self.process, "runtime", None)
         if runtime is not None and not self._killed:
             self.process.stop()
+
+    def close(self, force: bool = False) -> None:
+        """Stop the runtime (``force``: kill it, for a signal or a stalled run) and drop the
+        network's Processes from Lava's global registry. Idempotent."""
+        if self._closed:
+            return
+        runtime = getattr(self.process, "runtime", None)
+        if force:
+            self._terminate()
+        else:
+            self.stop()
+        self._closed = True
+        if runtime is not None:
+            forget_processes(_network_processes(runtime))
+
+    def _close_after_error(self, force: bool) -> None:
+        """Close while an exception propagates: a failing graceful stop falls back to killing
+        the runtime, and never masks the exception."""
+        try:
+            self.close(force=force)
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                self.close(force=True)
+
+
+def _raise_terminated(*args, **kwargs):
+    raise RuntimeError("the Lava runtime was terminated")
+
+
+def _close_actor(actor) -> None:
+    """Release the pipes, exception queue and sentinel of one of Lava's SystemProcesses."""
+    for conn in (getattr(actor, "_pconn", None), getattr(actor, "_cconn", None)):
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+    queue = getattr(actor, "_kwargs", {}).get("exception_q")
+    if queue is not None:
+        with contextlib.suppress(Exception):
+            queue.close()
+            queue.join_thread()
+    with contextlib.suppress(Exception):
+        actor.close()  # multiprocessing.Process.close: the sentinel fd
+    actor._is_done = True  # Lava's SystemProcess.join becomes a no-op
 
 
 @contextlib.contextmanager
@@ -230,12 +472,35 @@ def lava_session(process, run_cfg=None, *, timeout_s: float | str | None = None
     The runtime (one OS process per leaf ProcessModel plus shared-memory channels) is stopped
     on normal exit *and* when the body raises, so no child process or shared-memory segment
     outlives the block. ``timeout_s`` bounds every ``run`` (see :class:`LavaSession`).
+
+    SIGINT, SIGTERM and SIGHUP inside the block (main thread) raise :class:`LavaInterrupted`
+    (see :func:`stop_on_signals`): the runtime is killed, its shared memory released, and the
+    exception propagates (the ``lava-llm`` command exits with ``128 + signum``). On exit the
+    network's Processes are dropped from Lava's global Process registry, so a long-lived
+    process running many sessions does not grow.
     """
+    global _sessions_active
     session = LavaSession(process, run_cfg, timeout_s)
-    try:
-        yield session
-    finally:
-        session.stop()
+    with stop_on_signals():
+        with _signals_lock:
+            _sessions_active += 1
+        try:
+            yield session
+        except Exception:
+            session._close_after_error(force=False)
+            raise
+        except BaseException:  # LavaInterrupted, KeyboardInterrupt, SystemExit
+            session._close_after_error(force=True)
+            raise
+        else:
+            try:
+                session.close()
+            except BaseException:
+                session._close_after_error(force=True)
+                raise
+        finally:
+            with _signals_lock:
+                _sessions_active -= 1
 
 
 def wire_open_loop(procs, data, *, sink_steps: int | None = None):
