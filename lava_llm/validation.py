@@ -12,14 +12,32 @@ from pathlib import Path
 import numpy as np
 
 
+class ArgumentError(ValueError):
+    """A ValueError about one named argument; ``argument`` is the library's parameter name
+    (the command line maps it to its option, e.g. ``temperature`` -> ``--temperature``).
+    Every check below raises it (or :class:`ArgumentTypeError`)."""
+
+    def __init__(self, argument: str, message: str):
+        super().__init__(message)
+        self.argument = argument
+
+
+class ArgumentTypeError(TypeError):
+    """A TypeError about one named argument (see :class:`ArgumentError`)."""
+
+    def __init__(self, argument: str, message: str):
+        super().__init__(message)
+        self.argument = argument
+
+
 def as_array(name: str, value, dtype=None) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be array-like of numbers, got {type(value).__name__}") \
+        raise ArgumentTypeError(name, f"{name} must be array-like of numbers, got {type(value).__name__}") \
             from exc
     if arr.dtype == object:
-        raise TypeError(f"{name} must be a numeric array, got dtype=object")
+        raise ArgumentTypeError(name, f"{name} must be a numeric array, got dtype=object")
     return arr
 
 
@@ -29,14 +47,14 @@ def check_finite(name: str, value) -> np.ndarray:
     if np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.complexfloating):
         bad = ~np.isfinite(arr)
         if bad.any():
-            raise ValueError(f"{name} must be finite; found {int(bad.sum())} NaN/inf value(s)")
+            raise ArgumentError(name, f"{name} must be finite; found {int(bad.sum())} NaN/inf value(s)")
     return arr
 
 
 def check_ndim(name: str, value, ndim: int) -> np.ndarray:
     arr = as_array(name, value)
     if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+        raise ArgumentError(name, f"{name} must be {ndim}-D, got shape {arr.shape}")
     return arr
 
 
@@ -46,7 +64,7 @@ def check_shape(name: str, value, shape: ty.Sequence[int | None]) -> np.ndarray:
     ok = arr.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, arr.shape))
     if not ok:
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
-        raise ValueError(f"{name} must have shape {want}, got {arr.shape}")
+        raise ArgumentError(name, f"{name} must have shape {want}, got {arr.shape}")
     return arr
 
 
@@ -55,10 +73,10 @@ def check_int_range(name: str, value, lo: int, hi: int) -> np.ndarray:
     arr = check_finite(name, value)
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise ValueError(f"{name} must hold integers in [{lo}, {hi}], found non-integers")
+            raise ArgumentError(name, f"{name} must hold integers in [{lo}, {hi}], found non-integers")
     arr = arr.astype(np.int64)
     if arr.size and (arr.min() < lo or arr.max() > hi):
-        raise ValueError(f"{name} must lie in [{lo}, {hi}], found values in "
+        raise ArgumentError(name, f"{name} must lie in [{lo}, {hi}], found values in "
                          f"[{int(arr.min())}, {int(arr.max())}]")
     return arr
 
@@ -68,7 +86,7 @@ def check_ternary(name: str, value) -> np.ndarray:
     arr = check_finite(name, value)
     bad = ~np.isin(arr, (-1, 0, 1))
     if bad.any():
-        raise ValueError(f"{name} must be ternary (every entry in {{-1, 0, +1}}); "
+        raise ArgumentError(name, f"{name} must be ternary (every entry in {{-1, 0, +1}}); "
                          f"found {int(bad.sum())} other value(s), e.g. {arr[bad].flat[0]!r}")
     return arr.astype(np.int8)
 
@@ -77,16 +95,16 @@ def check_positive(name: str, value: float, *, allow_zero: bool = False) -> floa
     v = float(value)
     if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         rng = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {rng}, got {value!r}")
+        raise ArgumentError(name, f"{name} must be finite and {rng}, got {value!r}")
     return v
 
 
 def check_int(name: str, value, lo: int | None = None, hi: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        raise ArgumentTypeError(name, f"{name} must be an int, got {type(value).__name__}")
     v = int(value)
     if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise ValueError(f"{name} must be in [{lo if lo is not None else '-inf'}, "
+        raise ArgumentError(name, f"{name} must be in [{lo if lo is not None else '-inf'}, "
                          f"{hi if hi is not None else 'inf'}], got {v}")
     return v
 
@@ -94,7 +112,7 @@ def check_int(name: str, value, lo: int | None = None, hi: int | None = None) ->
 def check_choice(name: str, value, choices: ty.Iterable) -> ty.Any:
     choices = list(choices)
     if value not in choices:
-        raise ValueError(f"{name}={value!r} is not one of {choices}")
+        raise ArgumentError(name, f"{name}={value!r} is not one of {choices}")
     return value
 
 

@@ -112,7 +112,8 @@ class LanguageModel:
         check_backend(backend, ALL_BACKENDS)
         n_new = V.check_int("tokens", n_new, 1, MAX_NEW_TOKENS)
         seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
-        temperature, top_k = lk.check_sampling(temperature, top_k, self.config.vocab_size)
+        fixed = backend in ("sim-fixed", "loihi2", "engine")
+        temperature, top_k = lk.check_sampling(temperature, top_k, self.config.vocab_size, fixed)
         ids = self.encode(prompt)
         kw = dict(seed=seed, temperature=temperature, top_k=top_k)
         if backend in ("sim-float", "sim-fixed", "loihi2"):

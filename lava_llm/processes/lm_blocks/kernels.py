@@ -165,14 +165,35 @@ def make_int_linear(lin, *, in_frac: int, out_frac: int, amax: float,
 
 
 # --------------------------------------------------------------------------- sampling
-def check_sampling(temperature: float, top_k: int, vocab_size: int) -> tuple[float, int]:
+def check_sampling(temperature: float, top_k: int, vocab_size: int, fixed: bool = False
+                   ) -> tuple[float, int]:
     """Validate sampling options: ``temperature`` >= 0 (0 = greedy), ``top_k`` in
-    [0, vocab_size] (0 = all tokens)."""
+    [0, vocab_size] (0 = all tokens). ``fixed``: also require ``temperature`` to be 0 or in
+    :func:`fixed_temperature_range` (the integer sampler's 16-bit ``1/T`` multiplier), so
+    that a fixed-point model never meets a temperature it cannot represent inside a step."""
     from lava_llm import validation as V
 
     temperature = V.check_positive("temperature", temperature, allow_zero=True)
     top_k = V.check_int("top_k", top_k, 0, vocab_size)
+    if fixed and temperature != 0:
+        lo, hi = fixed_temperature_range()
+        try:
+            ok = lo <= temperature <= hi and temperature_multiplier(temperature) is not None
+        except ValueError:
+            ok = False
+        if not ok:
+            raise V.ArgumentError(
+                "temperature", f"temperature={temperature:g} is outside the range of the "
+                f"fixed-point sampler: 0 (greedy) or [{lo:.3g}, {hi:.3g}]")
     return temperature, top_k
+
+
+def fixed_temperature_range(logit_frac: int = LOGIT_FRAC) -> tuple[float, float]:
+    """The temperatures the integer sampler represents: ``1/T`` in the LUT's input format
+    must be a 16-bit multiplier (``T >= lo``) with at least one significant bit after the
+    largest shift (``T <= hi``); see :func:`temperature_multiplier`. Bounds rounded inwards."""
+    c = 2.0 ** (fp.ACT_FRAC - logit_frac)
+    return float(np.nextafter(c / ((1 << 16) - 1), np.inf)), c * 2.0 ** 40
 
 
 def _top(logits, top_k):

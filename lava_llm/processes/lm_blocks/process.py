@@ -185,7 +185,8 @@ class LMHead(ValidatedProcess):
                  name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
         trits = head_float["lm_head"].trits
         vocab, H = np.shape(trits)
-        temperature, top_k = lk.check_sampling(temperature, top_k, vocab)
+        temperature, top_k = lk.check_sampling(temperature, top_k, vocab,
+                                               fixed=head_int is not None)
         n_prompt = V.check_int("n_prompt", n_prompt, 1)
         n_steps = V.check_int("n_steps", n_steps, n_prompt)
         seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
