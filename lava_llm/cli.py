@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import sys
 import typing as ty
 
@@ -55,8 +56,37 @@ def _jsonable(obj):
     return obj
 
 
+class UsageExit(SystemExit):
+    """Exit with status 2 after a usage error was printed; ``str()`` is the message."""
+
+    def __init__(self, message: str, argument: str | None = None, status: int = 2):
+        super().__init__(status)
+        self.message, self.argument = message, argument
+
+    def __str__(self) -> str:
+        return self.message
+
+
+_JSON_ERRORS = False  # set by main() when the command line asks for --json
+
+
+def _print_json_error(message: str, argument: str | None) -> None:
+    if _JSON_ERRORS:
+        print(json.dumps({"error": message, "argument": argument}), flush=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, plus the ``--json`` error object on stdout for usage errors too."""
+
+    def error(self, message):
+        m = re.match(r"argument ([^:]+): ", message) or re.search(
+            r"arguments are required: ([^\s,]+)", message)
+        _print_json_error(message, m.group(1).split("/")[0] if m else None)
+        super().error(message)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="lava-llm", description="Lava Processes for sequence models and QUBO on Loihi 2.")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_, backends) in COMMAND_INFO.items():
@@ -86,20 +116,48 @@ def _add_module_arguments(parser: argparse.ArgumentParser, argv: ty.Sequence[str
     return mod
 
 
+_BENCH_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
 def _bench(name: str, rest: list[str]) -> int:
     import runpy
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent / "benchmarks"
+    known = sorted(p.stem for p in root.glob("*.py") if not p.stem.startswith("_"))
+    if not _BENCH_NAME.fullmatch(name):
+        _usage_error("bench", f"benchmark name {name!r} must be a plain name such as "
+                     f"ternary_dense (a script benchmarks/NAME.py; known: "
+                     f"{', '.join(known) or 'none'})", "name")
     script = root / f"{name}.py"
     if not script.is_file():
-        known = sorted(p.stem for p in root.glob("*.py") if not p.stem.startswith("_"))
-        raise SystemExit(f"lava-llm bench: no benchmark {name!r} in {root} "
-                         f"(known: {', '.join(known) or 'none; run from a repo checkout'})")
+        _usage_error("bench", f"no benchmark {name!r} in {root} "
+                     f"(known: {', '.join(known) or 'none; run from a repo checkout'})", "name")
     sys.argv = [str(script), *rest]
     sys.path.insert(0, str(root.parent))  # the repo root, so that `import benchmarks` works
     runpy.run_module(f"benchmarks.{name}", run_name="__main__", alter_sys=True)
     return 0
+
+
+def _usage_error(command: str, message: str, argument: str | None):
+    print(f"lava-llm {command}: error: {message}", file=sys.stderr)
+    _print_json_error(message, argument)
+    raise UsageExit(f"lava-llm {command}: {message}", argument)
+
+
+def _option_name(parser: argparse.ArgumentParser | None, argument: str | None) -> str | None:
+    """The command-line spelling of a library argument name (``top_k`` -> ``--top-k``)."""
+    if not argument or argument.startswith("-") or parser is None:
+        return argument
+    for action in parser._actions:
+        if action.dest == argument.replace("-", "_"):
+            return max(action.option_strings, key=len) if action.option_strings else argument
+    return None
+
+
+def _lava_missing(exc: BaseException) -> bool:
+    name = getattr(exc, "name", None) or ""
+    return isinstance(exc, ModuleNotFoundError) and name.split(".")[0] == "lava"
 
 
 def main(argv: ty.Sequence[str] | None = None) -> int:
@@ -116,7 +174,9 @@ def main(argv: ty.Sequence[str] | None = None) -> int:
 
 
 def _main(argv: ty.Sequence[str] | None = None) -> int:
+    global _JSON_ERRORS
     argv = list(sys.argv[1:] if argv is None else argv)
+    _JSON_ERRORS = "--json" in argv
     parser = build_parser()
     mod = _add_module_arguments(parser, argv)
     args = parser.parse_args(argv)
@@ -132,15 +192,21 @@ def _main(argv: ty.Sequence[str] | None = None) -> int:
             print(f"removed {c.pth_path()}")
         print(json.dumps(c.status()))
         return 0
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     try:
         result = mod.run(args)
+    except ModuleNotFoundError as exc:
+        if not _lava_missing(exc):
+            raise
+        return _fail(args, None, RuntimeError(
+            f"backend {args.backend!r} needs Lava (lava-nc, lava-dl), which is not installed "
+            f"({exc}). Install it with: pip install -e \".[lava]\" && lava-llm compat install "
+            "(see README, 'Installing'); the engine and torch backends work without it."), 1)
     except (ValueError, FileNotFoundError, TypeError) as exc:
         # Bad input: one clear line, exit status 2, no traceback.
-        print(f"lava-llm {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(args, sub.choices[args.command], exc, 2)
     except (RuntimeError, TimeoutError) as exc:  # e.g. Loihi2UnavailableError, LavaRunTimeout
-        print(f"lava-llm {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        return _fail(args, None, exc, 1)
     result = _jsonable(result)
     if args.json:
         print(json.dumps(result))
@@ -148,6 +214,21 @@ def _main(argv: ty.Sequence[str] | None = None) -> int:
         for key, value in result.items():
             print(f"{key}: {value}")
     return 0
+
+
+def _fail(args, parser, exc: BaseException, status: int) -> int:
+    """One clear line on stderr naming the argument (or file); with ``--json`` also
+    ``{"error": ..., "argument": ...}`` on stdout."""
+    message = str(exc)
+    name = getattr(exc, "argument", None)
+    option = _option_name(parser, name)
+    prefix = f"argument {option}: " if option and option not in message else ""
+    argument = option or name
+    if argument is None and isinstance(exc, FileNotFoundError) and exc.filename:
+        argument = str(exc.filename)
+    print(f"lava-llm {args.command}: error: {prefix}{message}", file=sys.stderr)
+    _print_json_error(prefix + message, argument)
+    return status
 
 
 if __name__ == "__main__":
