@@ -180,6 +180,7 @@ def read_wav(path, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"audio file {str(p)!r} does not exist")
+    V.check_wav_complete(p)
     try:
         data, sr = sf.read(str(p), dtype="float64", always_2d=True)
     except Exception as exc:  # soundfile raises its own error types

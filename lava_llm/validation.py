@@ -128,3 +128,112 @@ def read_json_object(path) -> dict:
     if not isinstance(raw, dict):
         raise ValueError(f"{path} must hold a JSON object, got {type(raw).__name__}")
     return raw
+
+
+def as_float(name: str, value) -> float:
+    """``value`` as a float; an :class:`ArgumentTypeError` naming ``name`` for anything but a
+    real number (bools and strings included), instead of ``float()``'s anonymous message."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer,
+                                                                      np.floating)):
+        raise ArgumentTypeError(name, f"{name} must be a number, got {type(value).__name__} "
+                                f"{value!r}")
+    return float(value)
+
+
+def in_file(path, fn, *args, **kwargs):
+    """Call ``fn``; a ValueError or TypeError it raises (a bad value read from ``path``) comes
+    back as a ValueError whose message starts with the file's name."""
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, TypeError) as exc:
+        err = ArgumentError(getattr(exc, "argument", None) or str(path), f"{path}: {exc}")
+        raise err from None
+
+
+def check_calibration(calibration, path) -> dict | None:
+    """A checkpoint's static calibration (``None`` or ``{"linears": {name: amax},
+    "residual": amax, ...}``): every amax must be a finite number > 0 (a NaN or negative
+    scale would silently degrade the integer model). Errors name ``path`` and the key."""
+    if calibration is None:
+        return None
+    where = f"{path}: calibration"
+    if not isinstance(calibration, dict):
+        raise ArgumentError(str(path), f"{where} must be an object or null, got "
+                            f"{type(calibration).__name__}")
+    linears = calibration.get("linears")
+    if not isinstance(linears, dict):
+        raise ArgumentError(str(path), f"{where}.linears must be an object of "
+                            "{linear name: max |input|}")
+    items = [(f"linears[{k!r}]", v) for k, v in linears.items()]
+    items.append(("residual", calibration.get("residual")))
+    for key, value in items:
+        ok = (isinstance(value, (int, float)) and not isinstance(value, bool)
+              and np.isfinite(value) and value > 0)
+        if not ok:
+            raise ArgumentError(str(path), f"{where}.{key} must be a finite number > 0 "
+                                f"(a max |activation|), got {value!r}")
+    return calibration
+
+
+def load_safetensors(path) -> dict:
+    """``safetensors.numpy.load_file``, with a ValueError naming the file when it is empty,
+    truncated or corrupt (instead of the library's own exception types)."""
+    from safetensors.numpy import load_file
+
+    path = Path(path)
+    size = path.stat().st_size
+    if size < 8:
+        raise ArgumentError(str(path), f"{path} is not a safetensors file: {size} byte(s), "
+                            "empty or truncated")
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # safetensors raises SafetensorError and others
+        raise ArgumentError(str(path), f"{path} is not a valid safetensors file (truncated or "
+                            f"corrupt): {exc}") from None
+
+
+def check_wav_complete(path) -> None:
+    """Raise a ValueError naming ``path`` when a RIFF/WAVE file is truncated: its ``data``
+    chunk declares more bytes than the file holds (libsndfile then reads the partial data
+    without complaint). Files that are not RIFF/WAVE are left to the audio reader."""
+    import struct
+
+    path = Path(path)
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            cid, length = struct.unpack("<4sI", f.read(8))
+            if cid == b"data":
+                have = size - pos - 8
+                if length != 0xFFFFFFFF and length > have:
+                    raise ArgumentError(str(path), f"{path} is truncated: its header declares "
+                                        f"{length} bytes of audio data but only {have} are "
+                                        "present")
+                return
+            pos += 8 + length + (length & 1)
+    raise ArgumentError(str(path), f"{path} is truncated or not a wav file: no complete "
+                        "'data' chunk")
+
+
+def check_output_path(name: str, path, suffixes: ty.Sequence[str]) -> Path:
+    """An output file path: its extension one of ``suffixes`` (e.g. ``(".wav",)``), its folder
+    existing, not itself a folder. Checked before any work, so a bad path fails at once."""
+    p = Path(path)
+    if p.suffix.lower() not in [s.lower() for s in suffixes]:
+        raise ArgumentError(name, f"{name} {str(p)!r} must end in {' or '.join(suffixes)} "
+                            f"(got {p.suffix or 'no extension'!r})")
+    if p.is_dir():
+        raise ArgumentError(name, f"{name} {str(p)!r} is a folder, not a file")
+    if not p.parent.exists():
+        raise FileNotFoundError(f"{name}: output folder {str(p.parent)!r} does not exist")
+    return p
+
+
+#: Frames per Lava run call of the streaming denoiser: 65536 frames (~9 minutes of 8 kHz
+#: audio at an 8 ms hop) bounds the source/sink buffers to tens of MB.
+MAX_CHUNK_FRAMES = 1 << 16

@@ -31,12 +31,13 @@ def run(args) -> dict:
     import numpy as np
 
     from lava_llm import audio
+    from lava_llm import validation as V
     from lava_llm.models.denoiser import network
     from lava_llm.run import check_backend
 
     backend = check_backend(args.backend, BACKENDS)
-    if args.chunk < 1:
-        raise ValueError(f"--chunk must be >= 1, got {args.chunk}")
+    V.check_output_path("output", args.output, (".wav",))  # before any work
+    V.check_int("--chunk", args.chunk, 1, V.MAX_CHUNK_FRAMES)
     params = network.load_checkpoint(args.checkpoint)
     den = network.Denoiser(params)
     noisy, sr = audio.read_wav(args.input, den.sample_rate)

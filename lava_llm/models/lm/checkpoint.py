@@ -68,8 +68,6 @@ def save_checkpoint(folder, params: LMParams, tokenizer: CharTokenizer | None = 
 
 def load_checkpoint(folder=None) -> Checkpoint:
     """Load a checkpoint folder (default: the shipped :data:`DEFAULT_CHECKPOINT`)."""
-    from safetensors.numpy import load_file
-
     folder = Path(DEFAULT_CHECKPOINT if folder is None else folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"checkpoint folder {folder} does not exist")
@@ -82,8 +80,8 @@ def load_checkpoint(folder=None) -> Checkpoint:
     if raw.get("format") != FORMAT:
         raise ValueError(f"{cpath}: not a {FORMAT} checkpoint (format={raw.get('format')!r}); "
                          f"HF HGRNBit folders load with lava_llm.models.lm.hf_import")
-    cfg = LMConfig.from_dict(raw.get("config"))
-    arrays = load_file(str(wpath))
+    cfg = V.in_file(cpath, LMConfig.from_dict, raw.get("config"))
+    arrays = V.load_safetensors(wpath)
     linears, tensors, problems = {}, {}, []
     used = set()
     for name, shape in cfg.linear_shapes().items():
@@ -116,4 +114,5 @@ def load_checkpoint(folder=None) -> Checkpoint:
     if tokenizer is not None and tokenizer.vocab_size != cfg.vocab_size:
         raise ValueError(f"{cpath}: tokenizer has {tokenizer.vocab_size} characters but "
                          f"vocab_size={cfg.vocab_size}")
-    return Checkpoint(params, tokenizer, raw.get("calibration"), raw.get("meta") or {})
+    calibration = V.check_calibration(raw.get("calibration"), cpath)
+    return Checkpoint(params, tokenizer, calibration, raw.get("meta") or {})

@@ -77,7 +77,7 @@ class LMConfig:
             raise ValueError(f"config is missing key(s) {missing}")
         return cls(vocab_size=d["vocab_size"], hidden_size=d["hidden_size"],
                    num_layers=d["num_layers"], intermediate_size=d.get("intermediate_size"),
-                   eps=float(d.get("eps", 1e-6)))
+                   eps=V.as_float("eps", d.get("eps", 1e-6)))
 
     def linear_shapes(self) -> dict[str, tuple[int, int]]:
         """HF module name of every BitLinear -> weight shape ``(out, in)``, network order."""
