@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="run a benchmark script from benchmarks/ (repo checkout)")
     b.add_argument("name", help="benchmark name, e.g. ternary_dense (benchmarks/NAME.py)")
     b.add_argument("rest", nargs=argparse.REMAINDER, help="arguments passed to the script")
-    c = sub.add_parser("compat", help="the lava-nc / Python 3.11 import fix")
+    c = sub.add_parser("compat", help="install Lava (lava-nc, lava-dl) and its Python 3.11 "
+                       "import fix; status; uninstall the fix")
     c.add_argument("action", choices=["status", "install", "uninstall"])
     return parser
 
@@ -186,6 +187,11 @@ def _main(argv: ty.Sequence[str] | None = None) -> int:
         from lava_llm import lava_compat as c
 
         if args.action == "install":
+            try:
+                for req in c.install_lava():
+                    print(f"installed {req} (--no-deps --ignore-requires-python)")
+            except RuntimeError as exc:
+                return _fail(args, None, exc, 1)
             print(f"wrote {c.write_pth()}")
         elif args.action == "uninstall":
             c.remove_pth()

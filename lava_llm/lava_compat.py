@@ -31,6 +31,12 @@ the environment's site-packages; Python runs it at start-up, so *any* script in 
 (``python -c "from lava.proc.lif.process import LIF"``) gets the fix without importing
 ``lava_llm`` first. ``import lava_llm`` also installs it, for environments set up by hand.
 ``lava-llm compat uninstall`` removes the ``.pth`` file.
+
+``lava-llm compat install`` also installs the pinned lava-nc and lava-dl releases
+(:data:`LAVA_PINS`) where they are missing, with ``pip install --no-deps
+--ignore-requires-python`` (:func:`install_lava`): they declare Python < 3.11 and lava-dl pins
+torch < 2.4, so pip would refuse them or downgrade torch. Their dependencies come from the
+``lava`` extra (``pip install -e ".[lava]"``).
 """
 from __future__ import annotations
 
@@ -61,13 +67,33 @@ def needs_fix() -> bool:
     return sys.version_info >= (3, 11)
 
 
-def lava_version() -> str | None:
+def lava_version(dist: str = "lava-nc") -> str | None:
     from importlib import metadata
 
     try:
-        return metadata.version("lava-nc")
+        return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
+
+
+#: The Lava releases lava-llm is built and tested against.
+LAVA_PINS = {"lava-nc": "0.10.0", "lava-dl": "0.6.0"}
+
+
+def install_lava(pip_args: tuple[str, ...] = ()) -> list[str]:
+    """pip-install the :data:`LAVA_PINS` not installed at their pinned version, into this
+    interpreter, without dependencies and ignoring their Requires-Python; returns the
+    requirements installed (empty when nothing was missing). Raises RuntimeError when pip
+    fails (its output is shown)."""
+    import subprocess
+
+    missing = [f"{d}=={v}" for d, v in LAVA_PINS.items() if lava_version(d) != v]
+    if missing:
+        cmd = [sys.executable, "-m", "pip", "install", "--no-deps",
+               "--ignore-requires-python", *pip_args, *missing]
+        if subprocess.run(cmd).returncode != 0:
+            raise RuntimeError(f"'{' '.join(cmd)}' failed (see pip's output above)")
+    return missing
 
 
 def patch_source(source: str, version: str | None) -> str:
@@ -144,5 +170,6 @@ def remove_pth() -> None:
 
 def status() -> dict:
     return {"python": sys.version.split()[0], "lava_nc": lava_version(),
+            "lava_dl": lava_version("lava-dl"),
             "fix_needed": needs_fix(), "startup_hook": str(pth_path()) if pth_path().exists()
             else None}
