@@ -34,7 +34,8 @@ def as_array(name: str, value, dtype=None) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
-        raise ArgumentTypeError(name, f"{name} must be array-like of numbers, got {type(value).__name__}") \
+        raise ArgumentTypeError(
+            name, f"{name} must be array-like of numbers, got {type(value).__name__}") \
             from exc
     if arr.dtype == object:
         raise ArgumentTypeError(name, f"{name} must be a numeric array, got dtype=object")
@@ -47,7 +48,8 @@ def check_finite(name: str, value) -> np.ndarray:
     if np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.complexfloating):
         bad = ~np.isfinite(arr)
         if bad.any():
-            raise ArgumentError(name, f"{name} must be finite; found {int(bad.sum())} NaN/inf value(s)")
+            raise ArgumentError(
+                name, f"{name} must be finite; found {int(bad.sum())} NaN/inf value(s)")
     return arr
 
 
@@ -73,7 +75,8 @@ def check_int_range(name: str, value, lo: int, hi: int) -> np.ndarray:
     arr = check_finite(name, value)
     if arr.size and not np.issubdtype(arr.dtype, np.integer):
         if not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise ArgumentError(name, f"{name} must hold integers in [{lo}, {hi}], found non-integers")
+            raise ArgumentError(
+                name, f"{name} must hold integers in [{lo}, {hi}], found non-integers")
     arr = arr.astype(np.int64)
     if arr.size and (arr.min() < lo or arr.max() > hi):
         raise ArgumentError(name, f"{name} must lie in [{lo}, {hi}], found values in "

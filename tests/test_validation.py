@@ -30,3 +30,12 @@ def test_lm_checkpoint_with_bad_config_is_named(tmp_path):
 def test_check_int_range_names_argument_and_range():
     with pytest.raises(ValueError, match=r"ids must lie in \[0, 9\], found values in \[0, 12\]"):
         V.check_int_range("ids", [0, 12], 0, 9)
+
+
+def test_checks_carry_the_argument_name():
+    with pytest.raises(V.ArgumentError) as exc:
+        V.check_int_range("ids", [0, 12], 0, 9)
+    assert exc.value.argument == "ids" and isinstance(exc.value, ValueError)
+    with pytest.raises(V.ArgumentTypeError) as exc:
+        V.check_int("--steps", 1.5)
+    assert exc.value.argument == "--steps" and isinstance(exc.value, TypeError)
