@@ -34,6 +34,16 @@ import warnings
 LAVA_BACKENDS = ("sim-float", "sim-fixed", "loihi2")
 ALL_BACKENDS = LAVA_BACKENDS + ("engine", "torch")
 TAGS = {"sim-float": "floating_pt", "sim-fixed": "fixed_pt", "loihi2": "fixed_pt"}
+#: Forms of a hierarchical Process: ``fused`` (its PyProcessModel: one leaf, fast on CPU) or
+#: ``fine`` (its AbstractSubProcessModel: the synapse and neuron Processes a chip would hold).
+GRANULARITIES = ("fused", "fine")
+
+
+def check_granularity(granularity: str) -> str:
+    """Return ``granularity`` if it is one of :data:`GRANULARITIES`, else raise ValueError."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity={granularity!r} is not one of {list(GRANULARITIES)}")
+    return granularity
 
 
 class Loihi2UnavailableError(RuntimeError):
@@ -64,18 +74,23 @@ def loihi2_status() -> tuple[bool, str]:
     return True, "Loihi 2 available"
 
 
-def run_config(backend: str, *, exception_proc_model_map: dict | None = None,
-               select_sub_proc_model: bool = True, **kwargs):
+def run_config(backend: str, *, granularity: str = "fused",
+               exception_proc_model_map: dict | None = None,
+               select_sub_proc_model: bool | None = None, **kwargs):
     """Return the Lava run config for ``backend`` (one of :data:`LAVA_BACKENDS`).
 
     Parameters
     ----------
     backend : str
         ``"sim-float"``, ``"sim-fixed"`` or ``"loihi2"``.
+    granularity : str
+        ``"fused"`` (default): hierarchical Processes run their fused PyProcessModel;
+        ``"fine"``: their sub-process model (Lava's ``select_sub_proc_model=True``). A Process
+        with only a sub-process model (e.g. lava-dl's netx ``Network``) is expanded either way.
     exception_proc_model_map : dict, optional
         Process class -> ProcessModel class overrides, passed to Lava unchanged.
-    select_sub_proc_model : bool
-        Expand hierarchical Processes into their sub-Processes (Lava's flag).
+    select_sub_proc_model : bool, optional
+        Lava's flag, set directly (overrides ``granularity``).
     **kwargs
         Passed to the Lava run config.
 
@@ -87,6 +102,9 @@ def run_config(backend: str, *, exception_proc_model_map: dict | None = None,
         For ``"loihi2"`` where lava-loihi or the board is missing.
     """
     check_backend(backend, LAVA_BACKENDS)
+    check_granularity(granularity)
+    if select_sub_proc_model is None:
+        select_sub_proc_model = granularity == "fine"
     common = dict(select_tag=TAGS[backend], select_sub_proc_model=select_sub_proc_model,
                   exception_proc_model_map=exception_proc_model_map or {}, **kwargs)
     if backend == "loihi2":
@@ -414,6 +432,14 @@ class LavaSession:
         with contextlib.suppress(Exception):
             runtime._watchdog_manager.stop()
         runtime._is_started = runtime._is_running = False
+
+    @property
+    def leaf_processes(self) -> int:
+        """How many leaf Processes (each an OS process on the CPU backend) the compiled network
+        holds (0 before the first run)."""
+        runtime = getattr(self.process, "runtime", None)
+        exe = getattr(runtime, "_executable", None)
+        return 0 if exe is None else len(exe.proc_builders)
 
     def stop(self) -> None:
         runtime = getattr(self.process, "runtime", None)

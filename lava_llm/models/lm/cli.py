@@ -24,6 +24,9 @@ def add_arguments(parser) -> None:
                         help="sampling temperature; 0 = greedy (default)")
     parser.add_argument("--top-k", type=int, default=0, help="sample from the k most likely "
                         "tokens (0 = all; default)")
+    parser.add_argument("--granularity", choices=("fused", "fine"), default="fused",
+                        help="Lava form of the blocks: fused (one leaf per block, default) or "
+                        "fine (synapse and neuron Processes; many leaves, slow on CPU)")
 
 
 def _load(folder):
@@ -52,7 +55,8 @@ def run(args) -> dict:
             raise ValueError("--prompt: this checkpoint has no tokenizer; give token ids "
                              "as 'i,j,k'") from None
     out = lm.generate(prompt, args.tokens, backend=args.backend, seed=args.seed,
-                      temperature=args.temperature, top_k=args.top_k, record_logits=False)
+                      temperature=args.temperature, top_k=args.top_k, record_logits=False,
+                      granularity=getattr(args, "granularity", "fused"))
     keep = ("text", "token_ids", "tokens_per_s", "time_to_first_token_s", "backend",
-            "total_s", "startup_s", "leaf_processes")
+            "total_s", "startup_s", "leaf_processes", "granularity")
     return {k: out[k] for k in keep if k in out}

@@ -16,7 +16,8 @@ generated tokens after the first / their wall time; all tokens / total time when
 ``time_to_first_token_s`` (wall time to the first generated token: prefill + first sample;
 for Lava it *includes* network build, compile and runtime start; for ``engine``/``torch`` the
 cached model preparation is not timed), ``startup_s`` (Lava: build + compile +
-start + first step), ``total_s``, ``backend``, ``leaf_processes`` (Lava).
+start + first step), ``total_s``, ``backend``, ``leaf_processes`` and ``granularity`` (Lava:
+``granularity="fine"`` runs every block as its synapse and neuron Processes).
 
 Limits: prompts of 1 to :data:`~lava_llm.models.lm.config.MAX_PROMPT_TOKENS` tokens; 1 to
 :data:`~lava_llm.models.lm.config.MAX_NEW_TOKENS` new tokens.
@@ -108,8 +109,12 @@ class LanguageModel:
 
     # ------------------------------------------------------------------ generation
     def generate(self, prompt, n_new: int, *, backend: str = "sim-fixed", seed: int = 0,
-                 temperature: float = 0.0, top_k: int = 0, record_logits: bool = True) -> dict:
+                 temperature: float = 0.0, top_k: int = 0, record_logits: bool = True,
+                 granularity: str = "fused") -> dict:
+        from lava_llm.run import check_granularity
+
         check_backend(backend, ALL_BACKENDS)
+        check_granularity(granularity)
         n_new = V.check_int("tokens", n_new, 1, MAX_NEW_TOKENS)
         seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
         fixed = backend in ("sim-fixed", "loihi2", "engine")
@@ -117,7 +122,8 @@ class LanguageModel:
         ids = self.encode(prompt)
         kw = dict(seed=seed, temperature=temperature, top_k=top_k)
         if backend in ("sim-float", "sim-fixed", "loihi2"):
-            out = self._generate_lava(ids, n_new, backend, record_logits, **kw)
+            out = self._generate_lava(ids, n_new, backend, record_logits,
+                                      granularity=granularity, **kw)
         else:
             out = self._generate_host(ids, n_new, backend, **kw)
         out["backend"] = backend
@@ -178,11 +184,12 @@ class LanguageModel:
                         "logits_raw": np.concatenate(all_logits)}, n_new, ttft, total)
 
     def _generate_lava(self, ids, n_new, backend, record_logits, *, seed, temperature,
-                       top_k):
+                       top_k, granularity="fused"):
         from lava_llm.models.lm.network import build_network
         from lava_llm.run import lava_session, run_config
 
-        cfg = run_config(backend)  # raises Loihi2UnavailableError where there is no Loihi 2
+        # raises Loihi2UnavailableError where there is no Loihi 2
+        cfg = run_config(backend, granularity=granularity)
         t0 = time.perf_counter()
         fixed = backend != "sim-float"
         net = build_network(self.float_model, self.int_model if fixed else None, ids, n_new,
@@ -198,11 +205,12 @@ class LanguageModel:
             if n_new > 1:
                 session.run(n_new - 1)
             total = time.perf_counter() - t0
+            leaves = session.leaf_processes
             tokens = np.rint(net.head.tokens.get()).astype(np.int64)[P - 1:]
             logits = np.asarray(net.head.logits_hist.get())
         scale = 2.0 ** -self.int_model["logit_frac"] if fixed else 1.0
         out = {"token_ids": tokens, "logits": logits * scale, "logits_raw": logits,
-               "startup_s": startup, "leaf_processes": net.leaf_count}
+               "startup_s": startup, "leaf_processes": leaves, "granularity": granularity}
         return _timing(out, n_new, ttft, total)
 
 
@@ -214,8 +222,9 @@ def _timing(out: dict, n_new: int, ttft: float, total: float) -> dict:
 
 
 def generate(prompt, n_new: int, *, backend: str = "sim-fixed", checkpoint=None, seed: int = 0,
-             temperature: float = 0.0, top_k: int = 0) -> dict:
+             temperature: float = 0.0, top_k: int = 0, granularity: str = "fused") -> dict:
     """Load ``checkpoint`` (default: the shipped one) and generate; see
     :meth:`LanguageModel.generate`."""
     return LanguageModel.load(checkpoint).generate(prompt, n_new, backend=backend, seed=seed,
-                                                   temperature=temperature, top_k=top_k)
+                                                   temperature=temperature, top_k=top_k,
+                                                   granularity=granularity)

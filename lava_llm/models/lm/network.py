@@ -10,6 +10,11 @@ embedding sends first and receives the readout's token after, which closes the
 autoregressive loop inside Lava: prompt prefill and generation are one ``run`` of
 ``n_prompt + n_new - 1`` steps, with no host round-trip per token. Tokens and logits are read
 from the head's Vars afterwards.
+
+Every block is a hierarchical Process with two forms, chosen by the run config
+(:func:`lava_llm.run.run_config` ``granularity``): ``fused`` runs each block as one leaf
+(``2L + 2`` leaves in all), ``fine`` expands each into its synapse and neuron Processes
+(``MLGRUBlock.FINE_LEAVES + GLUBlock.FINE_LEAVES`` per layer, + 2).
 """
 from __future__ import annotations
 
@@ -25,9 +30,13 @@ class LMNetwork:
     blocks: list
     head: LMHead
 
-    @property
-    def leaf_count(self) -> int:
-        return 2 + len(self.blocks)
+    def leaf_count(self, granularity: str = "fused") -> int:
+        """Leaf Processes of the network in ``granularity`` (``fused`` or ``fine``)."""
+        from lava_llm.run import check_granularity
+
+        if check_granularity(granularity) == "fused":
+            return 2 + len(self.blocks)
+        return 2 + sum(type(b).FINE_LEAVES for b in self.blocks)
 
 
 def build_network(float_model: dict, int_model: dict | None, prompt_ids, n_new: int, *,

@@ -53,6 +53,21 @@ class MLGRU(ValidatedProcess):
         self.lb_q = Var(shape=(n,), init=np.round(lb * gk.ONE).astype(np.int64))
 
 
+class MLGRUCell(MLGRU):
+    r"""MLGRU neurons with the two pre-activations on two ports: ``a_in = i_pre``,
+    ``f_in = f_pre`` (shape ``(n,)`` each); otherwise exactly :class:`MLGRU`.
+
+    The fine-grained token mixer uses it: its two synapses (``BL_i``, ``BL_f``) each drive one
+    port (Lava 0.10 cannot concatenate two OutPorts into one InPort).
+    """
+
+    def __init__(self, *, n: int, lower_bound=None, name: ty.Optional[str] = None,
+                 log_config: ty.Optional[LogConfig] = None):
+        super().__init__(n=n, lower_bound=lower_bound, name=name, log_config=log_config)
+        self.a_in = InPort(shape=(self.h.shape[0],))
+        self.f_in = InPort(shape=(self.h.shape[0],))
+
+
 class MLGRUBlock(ValidatedProcess):
     r"""Fused HGRNBit token mixer: one leaf that holds a whole ``attn`` sub-block.
 
@@ -67,8 +82,14 @@ class MLGRUBlock(ValidatedProcess):
     torch); the fixed model with the integer kernels of
     :mod:`lava_llm.processes.gated_recurrence.kernels` (residual ``x_frac`` fractional bits,
     24-bit saturating; int8 BitLinear inputs with static calibrated scales; 12-bit-fraction
-    gates and 24-bit state). Fusing the sub-block into one leaf keeps the Lava CPU backend at
-    one OS process per block instead of eleven.
+    gates and 24-bit state).
+
+    Two models: the fused ``PyMLGRUBlockModel{Float,Fixed}`` (one leaf: one OS process per
+    block on the Lava CPU backend) and ``SubMLGRUBlockModel`` (``granularity="fine"``): the
+    :data:`FINE_LEAVES` neuron (RMSNorm, MLGRUCell, SiLUGate, ResidualAdd) and synapse
+    (TernaryDense) Processes a chip would hold; ``h`` aliases the MLGRUCell's state. Every
+    parameter is a Var (:mod:`lava_llm.processes.lm_blocks.var_layout`: ``i_*``, ``f_*``,
+    ``g_*``, ``o_*``, ``attn_norm_*``, ``g_norm_*``, ``lb``, ``lb_q``, ``eps``).
 
     Parameters
     ----------
@@ -81,15 +102,34 @@ class MLGRUBlock(ValidatedProcess):
         RMSNorm epsilon.
     """
 
+    #: Leaf Processes of the fine-grained form.
+    FINE_LEAVES = 13
+
     def __init__(self, *, layer_float: dict, layer_int: ty.Optional[dict] = None,
                  eps: float = 1e-6, name: ty.Optional[str] = None,
                  log_config: ty.Optional[LogConfig] = None):
+        from lava_llm.processes.lm_blocks import var_layout as vl
+
         H = _check_layer(layer_float, layer_int)
-        super().__init__(shape=(H,), layer_float=layer_float, layer_int=layer_int,
-                         eps=V.check_positive("eps", eps), name=name, log_config=log_config)
+        eps = V.check_positive("eps", eps)
+        lb = layer_float.get("lb")
+        lb = np.zeros(H) if lb is None else V.check_shape(
+            "layer_float['lb']", V.check_finite("lb", lb), (H,)).astype(np.float64)
+        q = layer_int or {}
+        lb_q = q.get("lb_q")
+        lb_q = np.zeros(H, np.int64) if lb_q is None else np.asarray(lb_q, np.int64)
+        fp.check_bits("layer_int['lb_q']", lb_q, gk.P + 1, signed=False)
+        super().__init__(shape=(H,), name=name, log_config=log_config)
         self.a_in = InPort(shape=(H,))
         self.s_out = OutPort(shape=(H,))
         self.h = Var(shape=(H,), init=np.zeros(H))
+        self.eps = Var(shape=(1,), init=np.array([eps]))
+        self.lb = Var(shape=(H,), init=lb)
+        self.lb_q = Var(shape=(H,), init=lb_q)
+        for k in "ifgo":
+            vl.add_linear_vars(self, k, layer_float[k], q.get(k))
+        for k in ("attn_norm", "g_norm"):
+            vl.add_norm_vars(self, k, layer_float[k], q.get(k))
 
 
 def _check_layer(layer_float: dict, layer_int) -> int:

@@ -1,8 +1,13 @@
-"""ProcessModels of RMSNorm, GLU, GLUBlock, TokenEmbedding and LMHead: thin wrappers over
-:mod:`.kernels`. Nothing raises inside ``run_spk`` (inputs are validated by the Processes;
-fixed models saturate)."""
+"""ProcessModels of RMSNorm, GLU, SiLUGate, ResidualAdd, GLUBlock, TokenEmbedding and LMHead:
+thin wrappers over :mod:`.kernels`, reading every parameter from Vars. Nothing raises inside
+``run_spk`` (inputs are validated by the Processes; fixed models saturate).
+
+GLUBlock has two forms: the fused PyProcessModels (one leaf) and :class:`SubGLUBlockModel`
+(``AbstractSubProcessModel``: neuron and synapse Processes), picked by the run config's
+``select_sub_proc_model`` (:func:`lava_llm.run.run_config` ``granularity``)."""
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.model.sub.model import AbstractSubProcessModel
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
@@ -10,36 +15,49 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
 from lava_llm import fixed_point as fp
 from lava_llm.processes.lm_blocks import kernels as lk
+from lava_llm.processes.lm_blocks import var_layout as vl
 from lava_llm.processes.lm_blocks.process import (GLU, GLUBlock, LMHead, ResidualAdd, RMSNorm,
-                                                   TokenEmbedding)
+                                                   SiLUGate, TokenEmbedding)
 from lava_llm.processes.base import SingleBlasThreadModel
+
+
+class _RMSNormBase(SingleBlasThreadModel):
+    weight: np.ndarray = LavaPyType(np.ndarray, float)  # float model; host-side for fixed
+    eps: np.ndarray = LavaPyType(np.ndarray, float)
+    wm: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
+    ws: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=6)
+    eps_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    in_frac: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=5)
+    out_bits: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=5)
 
 
 @implements(proc=RMSNorm, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyRMSNormModelFloat(SingleBlasThreadModel):
+class PyRMSNormModelFloat(_RMSNormBase):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
-    weight: np.ndarray = LavaPyType(np.ndarray, float)
-    wm: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
 
     def run_spk(self):
-        self.s_out.send(lk.rms_norm(self.a_in.recv(), self.weight, self.proc_params["eps"]))
+        y = lk.rms_norm(self.a_in.recv(), self.weight, float(self.eps[0]))
+        if int(self.out_bits[0]) == fp.ACT_BITS:  # BitLinear front end: int8 fake quant
+            q, sc = fp.int8_absmax_per_token(y)
+            y = q / sc
+        self.s_out.send(y)
 
 
 @implements(proc=RMSNorm, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyRMSNormModelFixed(SingleBlasThreadModel):
+class PyRMSNormModelFixed(_RMSNormBase):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
-    weight: np.ndarray = LavaPyType(np.ndarray, float)  # host-side only
-    wm: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
 
     def run_spk(self):
         x = self.a_in.recv().astype(np.int64)
-        self.s_out.send(lk.int_norm(x, self.proc_params["norm_int"]).astype(np.int32))
+        y = lk.int_rms_norm(x, int(self.in_frac[0]), self.wm, int(self.ws[0]),
+                            int(self.eps_q[0]))
+        self.s_out.send(fp.saturate(y, int(self.out_bits[0])).astype(np.int32))
 
 
 @implements(proc=GLU, protocol=LoihiProtocol)
@@ -62,6 +80,33 @@ class PyGLUModelFixed(SingleBlasThreadModel):
 
     def run_spk(self):
         self.s_out.send(lk.int_glu(self.a_in.recv().astype(np.int64)).astype(np.int32))
+
+
+@implements(proc=SiLUGate, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PySiLUGateModelFloat(SingleBlasThreadModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+
+    def run_spk(self):
+        g = self.a_in.recv().astype(np.float64)
+        self.s_out.send(lk.glu(np.concatenate([g, self.s_in.recv().astype(np.float64)])))
+
+
+@implements(proc=SiLUGate, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PySiLUGateModelFixed(SingleBlasThreadModel):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+    def run_spk(self):
+        g = self.a_in.recv().astype(np.int64)
+        z = np.concatenate([g, self.s_in.recv().astype(np.int64)])
+        self.s_out.send(lk.int_glu(z).astype(np.int32))
 
 
 @implements(proc=ResidualAdd, protocol=LoihiProtocol)
@@ -89,29 +134,95 @@ class PyResidualAddModelFixed(SingleBlasThreadModel):
         self.s_out.send(fp.saturate(y, fp.MSG_BITS).astype(np.int32))
 
 
+class _GLUBlockBase(SingleBlasThreadModel):
+    eps: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def _layer(self, fixed: bool) -> dict:
+        if getattr(self, "_params", None) is None:
+            if fixed:
+                self._params = {k: vl.read_linear_int(self, k) for k in ("gate", "down")}
+                self._params["mlp_norm"] = vl.read_norm_int(self, "mlp_norm")
+            else:
+                self._params = {k: vl.read_linear_float(self, k) for k in ("gate", "down")}
+                self._params["mlp_norm"] = vl.read_gain(self, "mlp_norm")
+        return self._params
+
+
+vl.install_types(_GLUBlockBase, linears=("gate", "down"), norms=("mlp_norm",))
+
+
 @implements(proc=GLUBlock, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyGLUBlockModelFloat(SingleBlasThreadModel):
+class PyGLUBlockModelFloat(_GLUBlockBase):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
 
     def run_spk(self):
         x = self.a_in.recv().astype(np.float64)
-        self.s_out.send(lk.glu_block_float(x, self.proc_params["layer_float"],
-                                           self.proc_params["eps"]))
+        self.s_out.send(lk.glu_block_float(x, self._layer(False), float(self.eps[0])))
 
 
 @implements(proc=GLUBlock, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyGLUBlockModelFixed(SingleBlasThreadModel):
+class PyGLUBlockModelFixed(_GLUBlockBase):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
 
     def run_spk(self):
         x = self.a_in.recv().astype(np.int64)
-        self.s_out.send(lk.glu_block_int(x, self.proc_params["layer_int"]).astype(np.int32))
+        self.s_out.send(lk.glu_block_int(x, self._layer(True)).astype(np.int32))
+
+
+def bitlinear_pair(proc, key: str, eps: float, name: str):
+    """The fine form of BitLinear ``key`` of ``proc``: an int8 RMSNorm neuron (the static
+    input scale) and a TernaryDense synapse with the output rescale, built from ``proc``'s
+    Vars. Returns ``(norm, synapse)``, not yet connected to each other's neighbours."""
+    from lava_llm.processes.ternary_dense import TernaryDense
+
+    v = lambda s: vl.var_value(proc, f"{key}_{s}")  # noqa: E731
+    norm = RMSNorm(weight=v("norm_weight"), eps=eps, quantize=True,
+                   norm_int=vl.read_norm_int(proc, key), name=f"{name}.{key}_norm")
+    syn = TernaryDense(weights=v("weights"), scale=float(v("scale")[0]),
+                       mant=int(v("mant")[0]), shift=int(v("shift")[0]),
+                       weight_exp=int(v("weight_exp")[0]), name=f"{name}.{key}_syn")
+    norm.s_out.connect(syn.s_in)
+    return norm, syn
+
+
+def plain_norm(proc, key: str, eps: float, name: str) -> RMSNorm:
+    """An RMSNorm neuron Process (24-bit output) from ``proc``'s ``key_*`` Vars."""
+    return RMSNorm(weight=vl.read_gain(proc, key), eps=eps,
+                   norm_int=vl.read_norm_int(proc, key), name=f"{name}.{key}")
+
+
+@implements(proc=GLUBlock, protocol=LoihiProtocol)
+class SubGLUBlockModel(AbstractSubProcessModel):
+    """Fine-grained channel mixer::
+
+        a_in -+-> RMSNorm(mlp_norm) -> RMSNorm(q8) -> TernaryDense(gate) -> GLU
+              |     -> RMSNorm(q8) -> TernaryDense(down) -> ResidualAdd.a_in
+              +-----------------------------------------> ResidualAdd.s_in -> s_out
+
+    The same for both tags (the leaves pick their float or fixed model).
+    """
+
+    def __init__(self, proc):
+        eps = float(vl.var_value(proc, "eps")[0])
+        name = proc.name
+        inter = vl.var_value(proc, "down_weights").shape[1]
+        self.mlp_norm = plain_norm(proc, "mlp_norm", eps, name)
+        self.gate_norm, self.gate_syn = bitlinear_pair(proc, "gate", eps, name)
+        self.glu = GLU(n=inter, name=f"{name}.glu")
+        self.down_norm, self.down_syn = bitlinear_pair(proc, "down", eps, name)
+        self.residual = ResidualAdd(n=proc.a_in.shape[0], name=f"{name}.residual")
+        proc.a_in.connect([self.mlp_norm.a_in, self.residual.s_in])
+        self.mlp_norm.s_out.connect(self.gate_norm.a_in)
+        self.gate_syn.a_out.connect(self.glu.a_in)
+        self.glu.s_out.connect(self.down_norm.a_in)
+        self.down_syn.a_out.connect(self.residual.a_in)
+        self.residual.s_out.connect(proc.s_out)
 
 
 class _EmbeddingBase(SingleBlasThreadModel):
@@ -119,13 +230,15 @@ class _EmbeddingBase(SingleBlasThreadModel):
     n_prompt: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     t: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     token: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    table: np.ndarray = LavaPyType(np.ndarray, float)  # float model; host-side for fixed
+    table_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
 
     def _token(self) -> int:
         t = int(self.t[0])
         return int(self.prompt[t]) if t < int(self.n_prompt[0]) else int(self.token[0])
 
     def _feedback(self, token) -> None:
-        vocab = self.proc_params["table"].shape[0]
+        vocab = self.table.shape[0]
         self.token[0] = int(np.clip(np.rint(token[0]), 0, vocab - 1))
         self.t[0] += 1
 
@@ -138,7 +251,7 @@ class PyTokenEmbeddingModelFloat(_EmbeddingBase):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
 
     def run_spk(self):
-        self.s_out.send(self.proc_params["table"][self._token()].copy())
+        self.s_out.send(self.table[self._token()].copy())
         self._feedback(self.a_in.recv())
 
 
@@ -150,7 +263,7 @@ class PyTokenEmbeddingModelFixed(_EmbeddingBase):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
 
     def run_spk(self):
-        self.s_out.send(self.proc_params["table_q"][self._token()].astype(np.int32))
+        self.s_out.send(self.table_q[self._token()].astype(np.int32))
         self._feedback(self.a_in.recv())
 
 
@@ -159,6 +272,19 @@ class _HeadBase(SingleBlasThreadModel):
     t: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     tokens: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     prng: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
+    temperature: np.ndarray = LavaPyType(np.ndarray, float)  # host-made sampler constant
+    top_k: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    eps: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def _head(self, fixed: bool) -> dict:
+        if getattr(self, "_params", None) is None:
+            if fixed:
+                self._params = {"norm": vl.read_norm_int(self, "norm"),
+                                "lm_head": vl.read_linear_int(self, "lm_head")}
+            else:
+                self._params = {"norm": vl.read_gain(self, "norm"),
+                                "lm_head": vl.read_linear_float(self, "lm_head")}
+        return self._params
 
     def _emit(self, logits, sampler) -> None:
         t = int(self.t[0])
@@ -167,12 +293,14 @@ class _HeadBase(SingleBlasThreadModel):
         token = 0
         if t >= int(self.n_prompt[0]) - 1:
             token, self.prng[0] = sampler(logits, int(self.prng[0]),
-                                          self.proc_params["temperature"],
-                                          self.proc_params["top_k"])
+                                          float(self.temperature[0]), int(self.top_k[0]))
         if t < self.tokens.shape[0]:
             self.tokens[t] = token
         self.t[0] = t + 1
         return token
+
+
+vl.install_types(_HeadBase, linears=("lm_head",), norms=("norm",))
 
 
 @implements(proc=LMHead, protocol=LoihiProtocol)
@@ -186,7 +314,7 @@ class PyLMHeadModelFloat(_HeadBase):
 
     def run_spk(self):
         x = self.a_in.recv().astype(np.float64)
-        logits = lk.head_float(x, self.proc_params["head_float"], self.proc_params["eps"])
+        logits = lk.head_float(x, self._head(False), float(self.eps[0]))
         self.s_out.send(np.array([float(self._emit(logits, lk.sample_float))]))
 
 
@@ -201,5 +329,5 @@ class PyLMHeadModelFixed(_HeadBase):
 
     def run_spk(self):
         x = self.a_in.recv().astype(np.int64)
-        logits = lk.head_int(x, self.proc_params["head_int"])
+        logits = lk.head_int(x, self._head(True))
         self.s_out.send(np.array([self._emit(logits, lk.sample_int)], np.int32))

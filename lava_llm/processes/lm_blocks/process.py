@@ -12,37 +12,66 @@ from lava.magma.core.process.variable import Var
 from lava_llm import fixed_point as fp
 from lava_llm import validation as V
 from lava_llm.processes.lm_blocks import kernels as lk
+from lava_llm.processes.lm_blocks import var_layout as vl
 from lava_llm.processes.base import ValidatedProcess
 
 
 class RMSNorm(ValidatedProcess):
-    r"""RMS normalisation with a per-channel gain.
+    r"""RMS normalisation with a per-channel gain (neurons with a reduction over channels).
 
     Dynamics (each time step)::
 
-        float:  s_out = a_in / sqrt(mean(a_in**2) + eps) * weight
+        float:  y = a_in / sqrt(mean(a_in**2) + eps) * weight
+                s_out = y, or with quantize: q8(y) (per-token absmax int8, as q / s)
         fixed:  ss = sum(a_in**2) + eps_q;  r = rsqrt_fixed(ss)        (integer 1/sqrt, LUT)
-                s_out = sat24((((a_in * r) >> k) * wm) >> ws)
+                s_out = sat_b((((a_in * r) >> k) * wm) >> ws)          b = out_bits
 
     ``wm``/``ws`` fold ``weight * sqrt(n)`` and the output format into a 16-bit multiplier per
     channel (:func:`lava_llm.processes.lm_blocks.kernels.make_int_norm`). Input and output
-    carry ``in_frac`` / ``out_frac`` fractional bits in the fixed model.
+    carry ``in_frac`` / ``out_frac`` fractional bits in the fixed model; ``out_bits`` is 24
+    (a graded message) or, with ``quantize=True``, 8 (the int8 input of a BitLinear synapse:
+    the fixed scale is then the static calibrated one in ``norm_int``).
+
+    Parameters
+    ----------
+    weight : array (n,)
+        Gain.
+    in_frac, out_frac : int
+        Fixed-point formats (ignored when ``norm_int`` is given).
+    eps : float
+        Epsilon.
+    quantize : bool
+        BitLinear front end: int8 output.
+    norm_int : dict, optional
+        Precomputed integer parameters (``wm``, ``ws``, ``eps_q``, ``in_frac``), e.g. a
+        BitLinear's from :func:`~lava_llm.processes.lm_blocks.kernels.make_int_linear`.
     """
 
     def __init__(self, *, weight, in_frac: int = lk.GATE_FRAC, out_frac: int = lk.GATE_FRAC,
-                 eps: float = 1e-6, name: ty.Optional[str] = None,
+                 eps: float = 1e-6, quantize: bool = False,
+                 norm_int: ty.Optional[dict] = None, name: ty.Optional[str] = None,
                  log_config: ty.Optional[LogConfig] = None):
         w = V.check_ndim("weight", V.check_finite("weight", weight), 1).astype(np.float64)
         n = w.size
         V.check_int("in_frac", in_frac, 4, 16)
         V.check_int("out_frac", out_frac, 0, 20)
         eps = V.check_positive("eps", eps)
-        q = lk.make_int_norm(w, in_frac=in_frac, out_frac=out_frac, eps=eps)
-        super().__init__(shape=(n,), eps=eps, norm_int=q, name=name, log_config=log_config)
+        q = norm_int if norm_int is not None else lk.make_int_norm(
+            w, in_frac=in_frac, out_frac=out_frac, eps=eps)
+        fp.check_bits("wm", q["wm"], lk.GAIN_BITS)
+        V.check_shape("wm", np.asarray(q["wm"]), (n,))
+        fp.check_bits("eps_q", q["eps_q"], fp.MSG_BITS)
+        super().__init__(shape=(n,), name=name, log_config=log_config)
         self.a_in = InPort(shape=(n,))
         self.s_out = OutPort(shape=(n,))
         self.weight = Var(shape=(n,), init=w)
-        self.wm = Var(shape=(n,), init=q["wm"])
+        self.eps = Var(shape=(1,), init=np.array([eps]))
+        self.wm = Var(shape=(n,), init=np.asarray(q["wm"], np.int64))
+        self.ws = Var(shape=(1,), init=np.array([int(q["ws"])]))
+        self.eps_q = Var(shape=(1,), init=np.array([int(q["eps_q"])]))
+        self.in_frac = Var(shape=(1,), init=np.array([int(q["in_frac"])]))
+        self.out_bits = Var(shape=(1,), init=np.array([fp.ACT_BITS if quantize
+                                                        else fp.MSG_BITS]))
 
 
 class GLU(ValidatedProcess):
@@ -59,6 +88,27 @@ class GLU(ValidatedProcess):
         n = V.check_int("n", n, 1)
         super().__init__(shape=(n,), name=name, log_config=log_config)
         self.a_in = InPort(shape=(2 * n,))
+        self.s_out = OutPort(shape=(n,))
+
+
+class SiLUGate(ValidatedProcess):
+    r"""Two-input gate: the token mixer's output gate ``SiLU(h) * norm(g)``.
+
+    Dynamics (each time step)::
+
+        float:  s_out = SiLU(a_in) * s_in
+        fixed:  s_out = sat24(silu_fixed(a_in) * s_in >> 12)     (12 fractional bits)
+
+    The same neuron as :class:`GLU` with its two halves on two ports (Lava 0.10 cannot
+    concatenate OutPorts into one InPort).
+    """
+
+    def __init__(self, *, n: int, name: ty.Optional[str] = None,
+                 log_config: ty.Optional[LogConfig] = None):
+        n = V.check_int("n", n, 1)
+        super().__init__(shape=(n,), name=name, log_config=log_config)
+        self.a_in = InPort(shape=(n,))
+        self.s_in = InPort(shape=(n,))
         self.s_out = OutPort(shape=(n,))
 
 
@@ -83,7 +133,7 @@ class ResidualAdd(ValidatedProcess):
 
 
 class GLUBlock(ValidatedProcess):
-    r"""Fused HGRNBit channel mixer (one leaf).
+    r"""HGRNBit channel mixer: a hierarchical Process with a fused and a fine-grained model.
 
     Dynamics (each time step, ``x = a_in``)::
 
@@ -92,7 +142,17 @@ class GLUBlock(ValidatedProcess):
 
     Float: float64 with per-token absmax int8 BitLinear inputs; fixed: the integer kernels
     (:func:`lava_llm.processes.lm_blocks.kernels.glu_block_int`), 24-bit saturating.
+
+    Models: the fused ``PyGLUBlockModel{Float,Fixed}`` (one leaf, fast on CPU) and
+    ``SubGLUBlockModel`` (``select_sub_proc_model=True``, i.e. ``granularity="fine"``): the
+    :data:`FINE_LEAVES` neuron and synapse Processes RMSNorm -> RMSNorm(q8) -> TernaryDense
+    (gate) -> GLU -> RMSNorm(q8) -> TernaryDense (down) -> ResidualAdd. Every parameter is a
+    Var (:mod:`lava_llm.processes.lm_blocks.var_layout`: ``gate_*``, ``down_*``,
+    ``mlp_norm_*``, ``eps``).
     """
+
+    #: Leaf Processes of the fine-grained form.
+    FINE_LEAVES = 7
 
     def __init__(self, *, layer_float: dict, layer_int: ty.Optional[dict] = None,
                  eps: float = 1e-6, name: ty.Optional[str] = None,
@@ -103,10 +163,15 @@ class GLUBlock(ValidatedProcess):
         shp_g, shp_d = np.shape(layer_float["gate"].trits), np.shape(layer_float["down"].trits)
         if shp_g[1] != H or shp_d[0] != H or shp_g[0] != 2 * shp_d[1]:
             raise ValueError(f"GLU weights {shp_g} / {shp_d} do not fit hidden size {H}")
-        super().__init__(shape=(H,), layer_float=layer_float, layer_int=layer_int,
-                         eps=V.check_positive("eps", eps), name=name, log_config=log_config)
+        eps = V.check_positive("eps", eps)
+        super().__init__(shape=(H,), name=name, log_config=log_config)
         self.a_in = InPort(shape=(H,))
         self.s_out = OutPort(shape=(H,))
+        self.eps = Var(shape=(1,), init=np.array([eps]))
+        q = layer_int or {}
+        for k in ("gate", "down"):
+            vl.add_linear_vars(self, k, layer_float[k], q.get(k))
+        vl.add_norm_vars(self, "mlp_norm", layer_float["mlp_norm"], q.get("mlp_norm"))
 
 
 class TokenEmbedding(ValidatedProcess):
@@ -118,6 +183,8 @@ class TokenEmbedding(ValidatedProcess):
         s_out  = table[token]                    (float; fixed: table_q[token], 24-bit)
         fed_back = a_in                          (received after sending: the readout's
                                                   token of step t feeds step t + 1)
+
+    ``table`` / ``table_q`` are Vars (the float and the 24-bit table).
 
     Sending before receiving lets the readout close the autoregressive loop inside Lava
     (readout -> embedding) without a deadlock, so generation is a single ``run``.
@@ -144,10 +211,11 @@ class TokenEmbedding(ValidatedProcess):
             table_q = np.zeros(table.shape, np.int64)
         table_q = V.check_shape("table_q", V.check_int_range("table_q", table_q, -(1 << 23),
                                                              (1 << 23) - 1), table.shape)
-        super().__init__(shape=(H,), table=table, table_q=table_q, name=name,
-                         log_config=log_config)
+        super().__init__(shape=(H,), name=name, log_config=log_config)
         self.a_in = InPort(shape=(1,))
         self.s_out = OutPort(shape=(H,))
+        self.table = Var(shape=table.shape, init=table)
+        self.table_q = Var(shape=table.shape, init=table_q)
         self.prompt = Var(shape=(prompt.size,), init=prompt)
         self.n_prompt = Var(shape=(1,), init=np.array([prompt.size]))
         self.t = Var(shape=(1,), init=np.zeros(1, np.int64))
@@ -167,6 +235,9 @@ class LMHead(ValidatedProcess):
     a 32-bit xorshift32 state ``prng`` seeded by ``seed`` (the fixed model samples with
     integer weights and an integer draw:
     :func:`lava_llm.processes.lm_blocks.kernels.sample_int`).
+
+    Every parameter is a Var: ``norm_*`` (final RMSNorm), ``lm_head_*`` (the ternary head,
+    :mod:`~lava_llm.processes.lm_blocks.var_layout`), ``temperature``, ``top_k``, ``eps``.
 
     Parameters
     ----------
@@ -190,9 +261,8 @@ class LMHead(ValidatedProcess):
         n_prompt = V.check_int("n_prompt", n_prompt, 1)
         n_steps = V.check_int("n_steps", n_steps, n_prompt)
         seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
-        super().__init__(shape=(vocab,), head_float=head_float, head_int=head_int,
-                         temperature=temperature, top_k=top_k, seed=seed,
-                         eps=V.check_positive("eps", eps), name=name, log_config=log_config)
+        eps = V.check_positive("eps", eps)
+        super().__init__(shape=(vocab,), name=name, log_config=log_config)
         self.a_in = InPort(shape=(H,))
         self.s_out = OutPort(shape=(1,))
         self.n_prompt = Var(shape=(1,), init=np.array([n_prompt]))
@@ -202,3 +272,9 @@ class LMHead(ValidatedProcess):
         hist = n_steps if record_logits else 1
         self.logits_hist = Var(shape=(hist, vocab), init=np.zeros((hist, vocab)))
         self.prng = Var(shape=(1,), init=fp.prng_states(seed, (1,)).astype(np.int64))
+        self.temperature = Var(shape=(1,), init=np.array([temperature]))
+        self.top_k = Var(shape=(1,), init=np.array([top_k]))
+        self.eps = Var(shape=(1,), init=np.array([eps]))
+        q = head_int or {}
+        vl.add_norm_vars(self, "norm", head_float["norm"], q.get("norm"))
+        vl.add_linear_vars(self, "lm_head", head_float["lm_head"], q.get("lm_head"))

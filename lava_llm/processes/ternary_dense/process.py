@@ -22,13 +22,19 @@ class TernaryDense(ValidatedProcess):
         float:  a_out[t] = scale * W_t @ x[t],
                 x[t] = s_in[t], or with bitlinear=True
                 x[t] = quant_int8(RMSNorm(s_in[t]) * norm_weight)   (per-token absmax)
-        fixed:  a_out[t] = sat_24((W_t @ sat_8(s_in[t])) * mant >> shift)
+        fixed:  a_out[t] = sat_24(((W_t @ sat_8(s_in[t])) << weight_exp) * mant >> shift)
 
     ``>>`` rounds half away from zero (:func:`lava_llm.fixed_point.rshift`). The fixed model
     takes graded int8 spikes (saturated to 8 bits) and sends 24-bit graded spikes (saturated);
     its only multiply is the per-layer rescale by ``mant`` (16-bit). The BitLinear front end
     (RMSNorm + dynamic activation quantisation) is part of the float model only: in a
     fixed-point network that work is done upstream by an integer RMSNorm with a static scale.
+
+    On Loihi 2 this is a synapse: ``weights`` are 8-bit synaptic weight mantissas (here -1, 0,
+    +1) with the exponent ``weight_exp`` (0 for a ternary layer); the accumulated dendritic
+    sum is rescaled by the post-synaptic neuron (``mant``, ``shift``). ``weight_exp`` folds
+    into the shift exactly (``(acc << e) * m >> s == acc * m >> (s - e)``), so ``shift >=
+    weight_exp``. Every parameter is a Var.
 
     Parameters
     ----------
@@ -47,12 +53,14 @@ class TernaryDense(ValidatedProcess):
         RMSNorm gain of the front end (default ones).
     eps : float
         RMSNorm epsilon (1e-6 as in matmulfreellm).
+    weight_exp : int
+        Synaptic weight exponent in [0, 7].
     """
 
     def __init__(self, *, weights, scale: float = 1.0, mant: ty.Optional[int] = None,
                  shift: ty.Optional[int] = None, in_frac: int = 0, out_frac: int = 0,
                  bitlinear: bool = False, norm_weight=None, eps: float = kernels.RMS_EPS,
-                 name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
+                 weight_exp: int = 0, name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
         trits = V.check_ternary("weights", V.check_ndim("weights", weights, 2))
         n_out, n_in = trits.shape
         if n_out == 0 or n_in == 0:
@@ -64,13 +72,15 @@ class TernaryDense(ValidatedProcess):
             mant, shift = kernels.fixed_rescale(scale, in_frac, out_frac)
         mant = V.check_int("mant", mant, 0, (1 << kernels.MULT_BITS) - 1)
         shift = V.check_int("shift", shift, 0, 62)
+        weight_exp = V.check_int("weight_exp", weight_exp, 0, 7)
+        if shift < weight_exp:
+            raise ValueError(f"shift={shift} must be >= weight_exp={weight_exp}")
         if norm_weight is None:
             norm_weight = np.ones(n_in)
         norm_weight = V.check_shape("norm_weight", V.check_finite("norm_weight", norm_weight),
                                     (n_in,)).astype(np.float64)
         V.check_positive("eps", eps)
-        super().__init__(shape=(n_out, n_in), bitlinear=bool(bitlinear), eps=float(eps),
-                         name=name, log_config=log_config)
+        super().__init__(shape=(n_out, n_in), name=name, log_config=log_config)
         self.s_in = InPort(shape=(n_in,))
         self.a_out = OutPort(shape=(n_out,))
         self.weights = Var(shape=(n_out, n_in), init=trits)
@@ -78,6 +88,9 @@ class TernaryDense(ValidatedProcess):
         self.mant = Var(shape=(1,), init=np.array([mant]))
         self.shift = Var(shape=(1,), init=np.array([shift]))
         self.norm_weight = Var(shape=(n_in,), init=norm_weight)
+        self.weight_exp = Var(shape=(1,), init=np.array([weight_exp]))
+        self.bitlinear = Var(shape=(1,), init=np.array([int(bool(bitlinear))]))
+        self.eps = Var(shape=(1,), init=np.array([float(eps)]))
 
     @classmethod
     def from_packed(cls, *, packed, shape, scale: float, **kwargs) -> "TernaryDense":

@@ -1,0 +1,136 @@
+"""Hierarchical LM blocks: the fused and the fine-grained (sub-process) form both equal the
+integer engine on sim-fixed; every parameter is a Var with its precision; ports carry at most
+24-bit payloads."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+
+from lava_llm.models.lm.config import LMConfig
+from lava_llm.models.lm.generate import LanguageModel
+from lava_llm.models.lm.network import build_network
+from lava_llm.models.lm.params import random_params
+from lava_llm.processes.gated_recurrence import models as gm
+from lava_llm.processes.gated_recurrence.process import MLGRUBlock
+from lava_llm.processes.lm_blocks import models as lm_models
+from lava_llm.processes.lm_blocks.process import GLUBlock
+from lava_llm.processes.ternary_dense import models as td_models
+from lava_llm.run import check_granularity, run_config
+
+CFG = LMConfig(vocab_size=7, hidden_size=8, num_layers=1, intermediate_size=8)
+
+
+@pytest.fixture(scope="module")
+def lm():
+    return LanguageModel(random_params(CFG, seed=5))
+
+
+@pytest.mark.slow
+def test_fused_and_fine_equal_engine(lm):
+    prompt = [1, 2, 3]
+    eng = lm.generate(prompt, 3, backend="engine", temperature=0.9, seed=4)
+    leaves = {}
+    for g in ("fused", "fine"):
+        out = lm.generate(prompt, 3, backend="sim-fixed", temperature=0.9, seed=4,
+                          granularity=g)
+        assert out["granularity"] == g
+        leaves[g] = out["leaf_processes"]
+        np.testing.assert_array_equal(out["token_ids"], eng["token_ids"])
+        np.testing.assert_array_equal(out["logits_raw"], eng["logits_raw"])
+    assert np.unique(eng["logits_raw"]).size > 5
+    assert leaves["fused"] == 2 * CFG.num_layers + 2
+    assert leaves["fine"] == 2 + CFG.num_layers * (MLGRUBlock.FINE_LEAVES
+                                                   + GLUBlock.FINE_LEAVES)
+
+
+@pytest.mark.slow
+def test_fine_float_matches_fused_float(lm):
+    a = lm.generate([4, 1], 2, backend="sim-float", granularity="fused")
+    b = lm.generate([4, 1], 2, backend="sim-float", granularity="fine")
+    np.testing.assert_array_equal(a["token_ids"], b["token_ids"])
+    np.testing.assert_allclose(a["logits"], b["logits"], rtol=0, atol=1e-10)
+
+
+def test_granularity_checked():
+    with pytest.raises(ValueError, match="granularity"):
+        check_granularity("medium")
+    with pytest.raises(ValueError, match="granularity"):
+        run_config("sim-fixed", granularity="coarse")
+    assert run_config("sim-fixed", granularity="fine").select_sub_proc_model is True
+    assert run_config("sim-fixed").select_sub_proc_model is False
+
+
+FORBIDDEN = ("layer", "head", "table", "weight", "gain", "norm", "lut", "scale", "thresh",
+             "mant", "shift", "eps", "temperature", "top_k")
+
+
+def _assert_no_params_outside_vars(proc):
+    keys = list(proc.proc_params._parameters)
+    bad = [k for k in keys if any(f in k.lower() for f in FORBIDDEN)]
+    assert not bad, f"{proc.name} passes {bad} in proc_params"
+
+
+def test_every_parameter_is_a_var(lm):
+    net = build_network(lm.float_model, lm.int_model, [1, 2], 2)
+    procs = [net.embedding, *net.blocks, net.head]
+    for p in procs:
+        _assert_no_params_outside_vars(p)
+    blk = net.blocks[0]
+    assert blk.i_weights.shape == (CFG.hidden_size, CFG.hidden_size)
+    np.testing.assert_array_equal(blk.i_weights.init, lm.int_model["layers"][0]["i"]["trits"])
+    assert int(blk.o_mant.init[0]) == lm.int_model["layers"][0]["o"]["mant"]
+    # the fine form's component Processes too
+    for sub_cls, blk in ((gm.SubMLGRUBlockModel, net.blocks[0]),
+                         (lm_models.SubGLUBlockModel, net.blocks[1])):
+        sub = sub_cls(blk)
+        subs = sub.find_sub_procs()
+        assert len(subs) == type(blk).FINE_LEAVES
+        for p in subs.values():
+            _assert_no_params_outside_vars(p)
+
+
+def _model_classes():
+    classes = [getattr(mod, n) for mod in (lm_models, gm, td_models) for n in dir(mod)
+               if n.startswith("Py") and n.endswith("ModelFixed")]
+    assert len(classes) >= 9
+    return classes
+
+
+#: Vars wider than 24 bits, each documented: the 32-bit xorshift32 PRNG state of the readout
+#: (docs/loihi2_mapping.md: a two-word state on chip).
+WIDE_VARS = {"prng"}
+
+
+@pytest.mark.parametrize("cls", _model_classes(), ids=lambda c: c.__name__)
+def test_fixed_models_declare_loihi_widths(cls):
+    for name in dir(cls):
+        t = getattr(cls, name)
+        if not isinstance(t, LavaPyType):
+            continue
+        if t.cls in (PyInPort.VEC_DENSE, PyOutPort.VEC_DENSE):
+            assert t.precision is not None and t.precision <= 24, (cls.__name__, name)
+        elif t.d_type is not float and name not in WIDE_VARS:
+            assert t.precision is not None and t.precision <= 24, (cls.__name__, name)
+        if name.endswith("weights"):
+            assert t.precision == 8, (cls.__name__, name)
+
+
+def test_ternary_dense_weight_exponent_folds_into_shift():
+    from conftest import run_open_loop
+
+    from lava_llm.processes.ternary_dense import TernaryDense, kernels
+
+    rng = np.random.default_rng(2)
+    w = rng.integers(-1, 2, (5, 6)).astype(np.int8)
+    x = rng.integers(-128, 128, (6, 3))
+    layer = TernaryDense(weights=w, mant=40000, shift=9, weight_exp=3)
+    out, _ = run_open_loop(layer, x, "sim-fixed")
+    ref = kernels.int_step(x.T, w, 40000, 6).T  # (acc << 3) * m >> 9 == acc * m >> 6
+    np.testing.assert_array_equal(out, ref)
+    acc = (x.T.astype(np.int64) @ w.T.astype(np.int64)) << 3
+    np.testing.assert_array_equal(out.T, np.clip(np.sign(acc * 40000) * (
+        (np.abs(acc * 40000) + 256) >> 9), -(1 << 23), (1 << 23) - 1))
+    with pytest.raises(ValueError, match="weight_exp"):
+        TernaryDense(weights=w, mant=1, shift=1, weight_exp=2)
