@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "solve": "lava_llm.models.qubo.cli",
     "denoise": "lava_llm.models.denoiser.cli",
     "generate": "lava_llm.models.lm.cli",
+    "resources": "lava_llm.loihi2.cli",
 }
 #: Help line and backends of each command, kept here so that building the parser imports
 #: nothing heavy. tests/test_cli.py checks that they agree with the modules.
@@ -39,6 +40,8 @@ COMMAND_INFO: dict[str, tuple[str, tuple[str, ...]]] = {
                 ("engine", "sim-float", "sim-fixed", "loihi2", "torch")),
     "generate": ("generate text with the MatMul-free LM (MLGRU + GLU) from a prompt",
                  ("sim-fixed", "sim-float", "loihi2", "engine", "torch")),
+    "resources": ("estimate the Loihi 2 resources (cores, chips, ops) of a network's "
+                  "fine-grained form", ("engine",)),
 }
 
 

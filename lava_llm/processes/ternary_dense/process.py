@@ -60,7 +60,8 @@ class TernaryDense(ValidatedProcess):
     def __init__(self, *, weights, scale: float = 1.0, mant: ty.Optional[int] = None,
                  shift: ty.Optional[int] = None, in_frac: int = 0, out_frac: int = 0,
                  bitlinear: bool = False, norm_weight=None, eps: float = kernels.RMS_EPS,
-                 weight_exp: int = 0, name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
+                 weight_exp: int = 0, name: ty.Optional[str] = None,
+                 log_config: ty.Optional[LogConfig] = None):
         trits = V.check_ternary("weights", V.check_ndim("weights", weights, 2))
         n_out, n_in = trits.shape
         if n_out == 0 or n_in == 0:

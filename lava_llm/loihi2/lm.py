@@ -1,0 +1,218 @@
+"""The MatMul-free LM's fine-grained network as cost-model nodes.
+
+The node list mirrors the sub-process models (``SubMLGRUBlockModel``: 13 Processes per token
+mixer, ``SubGLUBlockModel``: 7 per channel mixer, same names) plus the embedding and the
+readout split into what a chip would hold::
+
+    embedding (host lookup) -> [mlgru{l}.* -> glu{l}.*] x L
+        -> head.norm -> head.lm_head_norm -> head.lm_head_syn -> head.sampler (host)
+
+Two ways to fill in the numbers:
+
+* :func:`lm_nodes` from an integer model (``LanguageModel.int_model``) and token ids: the
+  synapse counts are the real non-zero trits, and the per-step activity (non-zero inputs of
+  every synapse, non-zero outputs of every Process) is measured by :func:`trace`, which runs
+  the integer kernels exactly as the engine does (its logits equal
+  :func:`lava_llm.models.lm.engine.int_forward`'s: tested);
+* :func:`lm_nodes_from_config` from shapes alone (e.g. the 370M configuration): non-zero
+  weights = ``density * n_out * n_in`` (default 0.69, the share that absmean ternarisation of
+  Gaussian weights keeps) and every input non-zero (``synops`` an upper bound).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from lava_llm import fixed_point as fp
+from lava_llm.loihi2.graph import Node
+from lava_llm.processes.gated_recurrence import kernels as gk
+from lava_llm.processes.lm_blocks import kernels as lk
+
+#: Share of non-zero trits when Gaussian weights are ternarised by absmean:
+#: P(|z| >= 0.5 * E|z|) = P(|z| >= 0.399) for z ~ N(0, 1).
+TERNARY_DENSITY = 0.690
+
+MIXER = ("attn_norm", "i_norm", "i_syn", "f_norm", "f_syn", "g_norm_in", "g_syn", "cell",
+         "g_norm", "gate", "o_norm", "o_syn", "residual")
+CHANNEL = ("mlp_norm", "gate_norm", "gate_syn", "glu", "down_norm", "down_syn", "residual")
+
+
+def _bitlinear_int(x, lin):
+    """``(q, y)``: the int8 input the synapse receives and its 24-bit output."""
+    q = fp.saturate(lk.int_rms_norm(x, lin["in_frac"], lin["wm"], lin["ws"], lin["eps_q"]),
+                    fp.ACT_BITS)
+    y = fp.saturate(fp.mul_shift(lk.int_linear_acc(q, lin["trits"]), lin["mant"],
+                                 lin["shift"]), fp.MSG_BITS)
+    return q, y
+
+
+def trace(qmodel: dict, ids) -> tuple[np.ndarray, dict]:
+    """Run the integer model on one token sequence ``ids`` (T,) node by node.
+
+    Returns ``(logits (T, V), values)`` where ``values[name]`` holds the node's output
+    ``(T, n)`` (for synapses also ``values[name + ":in"]``, the int8 input)."""
+    ids = np.asarray(ids, np.int64).reshape(-1)
+    x = qmodel["emb"][ids].astype(np.int64)
+    v: dict = {"embedding": x}
+    for li, layer in enumerate(qmodel["layers"]):
+        m, c = f"mlgru{li}.", f"glu{li}."
+        a = lk.int_norm(x, layer["attn_norm"])
+        v[m + "attn_norm"] = a
+        ys = {}
+        for k, norm_name in (("i", "i_norm"), ("f", "f_norm"), ("g", "g_norm_in")):
+            q, ys[k] = _bitlinear_int(a, layer[k])
+            v[m + norm_name] = v[m + f"{k}_syn:in"] = q
+            v[m + f"{k}_syn"] = ys[k]
+        h = gk.mlgru_int(ys["i"], ys["f"], np.zeros(x.shape[-1], np.int64), layer["lb_q"])
+        v[m + "cell"] = h
+        gn = lk.int_norm(ys["g"], layer["g_norm"])
+        v[m + "g_norm"] = gn
+        o = lk.int_glu(np.concatenate([h, gn], axis=-1))
+        v[m + "gate"] = o
+        q, y = _bitlinear_int(o, layer["o"])
+        v[m + "o_norm"] = v[m + "o_syn:in"] = q
+        v[m + "o_syn"] = y
+        x = fp.saturate(x + y, fp.MSG_BITS)
+        v[m + "residual"] = x
+        mm = lk.int_norm(x, layer["mlp_norm"])
+        v[c + "mlp_norm"] = mm
+        q, z = _bitlinear_int(mm, layer["gate"])
+        v[c + "gate_norm"] = v[c + "gate_syn:in"] = q
+        v[c + "gate_syn"] = z
+        u = lk.int_glu(z)
+        v[c + "glu"] = u
+        q, y = _bitlinear_int(u, layer["down"])
+        v[c + "down_norm"] = v[c + "down_syn:in"] = q
+        v[c + "down_syn"] = y
+        x = fp.saturate(x + y, fp.MSG_BITS)
+        v[c + "residual"] = x
+    n = lk.int_norm(x, qmodel["head"]["norm"])
+    v["head.norm"] = n
+    q, logits = _bitlinear_int(n, qmodel["head"]["lm_head"])
+    v["head.lm_head_norm"] = v["head.lm_head_syn:in"] = q
+    v["head.lm_head_syn"] = logits
+    return logits, v
+
+
+def synops(trits, inputs) -> float:
+    """Mean per step of ``sum over non-zero inputs of the non-zero weights in their column``."""
+    col = (np.asarray(trits) != 0).sum(axis=0)
+    active = np.asarray(inputs) != 0
+    return float((active @ col).sum() / max(active.shape[0], 1))
+
+
+def _mean_nonzero(values) -> float:
+    values = np.asarray(values)
+    return float((values != 0).sum() / max(values.shape[0], 1))
+
+
+def _norm(name, n, payload, out=None) -> Node:
+    # n channel neurons + 1 accumulator for sum(x**2) and its integer 1/sqrt
+    msgs = n if out is None else _mean_nonzero(out)
+    return Node(name, "RMSNorm", "neuron", n + 1, payload_bits=payload,
+                neuron_ops_per_step=n + 1, messages_per_step=msgs)
+
+
+def _neuron(name, process, n, out=None) -> Node:
+    msgs = n if out is None else _mean_nonzero(out)
+    return Node(name, process, "neuron", n, neuron_ops_per_step=n, messages_per_step=msgs)
+
+
+def _synapse(name, shape, nnz, syn, out=None) -> Node:
+    n_out, n_in = shape
+    msgs = n_out if out is None else _mean_nonzero(out)
+    return Node(name, "TernaryDense", "synapse", n_out, synapses=int(nnz), fan_in=n_in,
+                dense_weights=n_out * n_in, payload_bits=fp.MSG_BITS, synops_per_step=syn,
+                neuron_ops_per_step=n_out, messages_per_step=msgs)
+
+
+def _nodes(V, H, I, L, weights, values):
+    """Shared builder: ``weights(name) -> (shape, nnz, synops)``; ``values`` or None."""
+    out = (lambda k: None) if values is None else values.get  # noqa: E731
+    nodes = [Node("embedding", "TokenEmbedding", "host", 0, payload_bits=fp.MSG_BITS,
+                  host_bytes=V * H * 3)]
+    for li in range(L):
+        m, c = f"mlgru{li}.", f"glu{li}."
+        for name in MIXER:
+            full = m + name
+            if name.endswith("_syn"):
+                nodes.append(_synapse(full, *weights(full), out(full)))
+            elif name in ("i_norm", "f_norm", "g_norm_in", "o_norm"):
+                nodes.append(_norm(full, H, fp.ACT_BITS, out(full)))
+            elif name in ("attn_norm", "g_norm"):
+                nodes.append(_norm(full, H, fp.MSG_BITS, out(full)))
+            else:
+                proc = {"cell": "MLGRUCell", "gate": "SiLUGate", "residual": "ResidualAdd"}
+                nodes.append(_neuron(full, proc[name], H, out(full)))
+        for name in CHANNEL:
+            full = c + name
+            if name.endswith("_syn"):
+                nodes.append(_synapse(full, *weights(full), out(full)))
+            elif name == "gate_norm":
+                nodes.append(_norm(full, H, fp.ACT_BITS, out(full)))
+            elif name == "down_norm":
+                nodes.append(_norm(full, I, fp.ACT_BITS, out(full)))
+            elif name == "mlp_norm":
+                nodes.append(_norm(full, H, fp.MSG_BITS, out(full)))
+            else:
+                proc, n = {"glu": ("GLU", I), "residual": ("ResidualAdd", H)}[name]
+                nodes.append(_neuron(full, proc, n, out(full)))
+    nodes.append(_norm("head.norm", H, fp.MSG_BITS, out("head.norm")))
+    nodes.append(_norm("head.lm_head_norm", H, fp.ACT_BITS, out("head.lm_head_norm")))
+    nodes.append(_synapse("head.lm_head_syn", *weights("head.lm_head_syn"),
+                          out("head.lm_head_syn")))
+    nodes.append(Node("head.sampler", "LMHead (sampling)", "host", 0, payload_bits=fp.MSG_BITS,
+                      host_bytes=V * 4, messages_per_step=1))
+    return nodes
+
+
+def _trits_by_node(qmodel: dict) -> dict:
+    t = {}
+    for li, layer in enumerate(qmodel["layers"]):
+        for k in "ifgo":
+            t[f"mlgru{li}.{k}_syn"] = layer[k]["trits"]
+        t[f"glu{li}.gate_syn"] = layer["gate"]["trits"]
+        t[f"glu{li}.down_syn"] = layer["down"]["trits"]
+    t["head.lm_head_syn"] = qmodel["head"]["lm_head"]["trits"]
+    return t
+
+
+def lm_nodes(qmodel: dict, ids=None) -> list:
+    """Nodes of the fine-grained LM for integer model ``qmodel``; with token ids ``ids``
+    the activity is measured on them (:func:`trace`), else every input counts (upper bound)."""
+    cfg = qmodel["config"]
+    trits = _trits_by_node(qmodel)
+    values = None if ids is None else trace(qmodel, ids)[1]
+
+    def weights(name):
+        w = np.asarray(trits[name])
+        nnz = int(np.count_nonzero(w))
+        if values is None:
+            return w.shape, nnz, float(nnz)
+        return w.shape, nnz, synops(w, values[name + ":in"])
+
+    return _nodes(cfg.vocab_size, cfg.hidden_size, cfg.intermediate_size, cfg.num_layers,
+                  weights, values)
+
+
+def lm_nodes_from_config(cfg, density: float = TERNARY_DENSITY) -> list:
+    """Nodes from shapes only: ``density`` of the weights non-zero, every input non-zero."""
+    from lava_llm import validation as V
+
+    density = V.check_positive("density", density)
+    if density > 1:
+        raise ValueError(f"density must be in (0, 1], got {density}")
+    shapes = {}
+    H, I = cfg.hidden_size, cfg.intermediate_size
+    for li in range(cfg.num_layers):
+        for k in "ifgo":
+            shapes[f"mlgru{li}.{k}_syn"] = (H, H)
+        shapes[f"glu{li}.gate_syn"] = (2 * I, H)
+        shapes[f"glu{li}.down_syn"] = (H, I)
+    shapes["head.lm_head_syn"] = (cfg.vocab_size, H)
+
+    def weights(name):
+        shp = shapes[name]
+        nnz = int(round(density * shp[0] * shp[1]))
+        return shp, nnz, float(nnz)
+
+    return _nodes(cfg.vocab_size, H, I, cfg.num_layers, weights, None)

@@ -1,0 +1,197 @@
+"""The Loihi 2 cost model: the node lists mirror the fine-grained Lava forms, op counts equal
+what the engines compute on the same input, limits are reported (not partitioned), the 370M
+configuration needs a named Intel system, and the ``resources`` command's output and errors."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lava_llm import cli
+from lava_llm.loihi2 import lm as L
+from lava_llm.loihi2.denoiser import denoiser_nodes
+from lava_llm.loihi2.graph import Node, map_network
+from lava_llm.loihi2.hardware import Loihi2Limits, systems_for
+from lava_llm.loihi2.qubo import qubo_nodes
+from lava_llm.models.lm import engine
+from lava_llm.models.lm.config import LMConfig
+from lava_llm.models.lm.generate import LanguageModel
+from lava_llm.models.lm.params import random_params
+
+CFG = LMConfig(vocab_size=11, hidden_size=16, num_layers=2, intermediate_size=24)
+KEYS = ("neurons", "synapses", "synaptic_memory_bytes", "cores", "chips", "synops_per_step",
+        "neuron_ops_per_step", "message_bits")
+
+
+@pytest.fixture(scope="module")
+def lm():
+    return LanguageModel(random_params(CFG, seed=7))
+
+
+def test_nodes_mirror_the_fine_grained_lava_form(lm):
+    from lava_llm.models.lm.network import build_network
+    from lava_llm.processes.gated_recurrence.models import SubMLGRUBlockModel
+    from lava_llm.processes.lm_blocks.models import SubGLUBlockModel
+
+    net = build_network(lm.float_model, lm.int_model, [1], 1)
+    nodes = {n.name: n for n in L.lm_nodes(lm.int_model)}
+    for blk, sub_cls, prefix in ((net.blocks[0], SubMLGRUBlockModel, "mlgru0."),
+                                 (net.blocks[1], SubGLUBlockModel, "glu0.")):
+        subs = sub_cls(blk).find_sub_procs()
+        assert {prefix + k for k in subs} == {k for k in nodes if k.startswith(prefix)}
+        for k, p in subs.items():
+            assert nodes[prefix + k].process == type(p).__name__, k
+            if nodes[prefix + k].kind == "synapse":
+                assert nodes[prefix + k].synapses == int(np.count_nonzero(p.weights.init))
+
+
+def test_trace_is_the_engine_and_synops_match_a_naive_count(lm):
+    ids = np.random.default_rng(1).integers(0, CFG.vocab_size, 9)
+    logits, values = L.trace(lm.int_model, ids)
+    ref, _ = engine.int_forward(lm.int_model, ids[None])
+    np.testing.assert_array_equal(logits, ref[0])  # the same computation as the engine
+    nodes = {n.name: n for n in L.lm_nodes(lm.int_model, ids)}
+    trits = L._trits_by_node(lm.int_model)
+    total = 0
+    for name, w in trits.items():
+        q = values[name + ":in"]
+        naive = sum(1 for t in range(q.shape[0]) for j in range(q.shape[1]) if q[t, j] != 0
+                    for i in range(w.shape[0]) if w[i, j] != 0)
+        assert nodes[name].synops_per_step == pytest.approx(naive / len(ids), rel=1e-12)
+        total += naive
+    rep = map_network(list(nodes.values()))
+    assert rep["total"]["synops_per_step"] == pytest.approx(total / len(ids), rel=1e-12)
+    # messages: non-zero outputs only, so below the dense count somewhere (int8 zeros)
+    dense = L.lm_nodes(lm.int_model)
+    assert rep["total"]["message_bits"] <= map_network(dense)["total"]["message_bits"]
+    n_neurons = sum(n.neurons for n in nodes.values() if n.kind != "host")
+    assert rep["total"]["neurons"] == n_neurons == rep["total"]["neuron_ops_per_step"]
+
+
+def test_report_fields_and_totals(lm):
+    rep = map_network(L.lm_nodes(lm.int_model))
+    assert rep["estimate"] is True and "estimate" in rep["note"]
+    for row in rep["processes"]:
+        assert all(k in row for k in KEYS)
+    for k in ("neurons", "synapses", "synaptic_memory_bytes", "cores", "synops_per_step"):
+        assert rep["total"][k] == pytest.approx(sum(r[k] for r in rep["processes"]))
+    assert rep["total"]["chips"] == math.ceil(rep["total"]["cores"] / 128)
+    assert rep["total"]["power_proxy_per_step"] == pytest.approx(
+        rep["total"]["synops_per_step"] + 10 * rep["total"]["neuron_ops_per_step"])
+    assert rep["total"]["power_proxy_per_s"] is None  # an LM step has no fixed duration
+    assert rep["fits"] and rep["smallest_system"] == "Oheo Gulch"
+
+
+def test_limits_are_reported_not_partitioned(lm):
+    rep = map_network(L.lm_nodes(lm.int_model), Loihi2Limits(max_fan_in=20))
+    assert not rep["fits"]
+    bad = {v["process"] for v in rep["violations"] if v["limit"] == "max_fan_in"}
+    assert bad == {f"glu{i}.down_syn" for i in range(CFG.num_layers)}  # fan-in 24 > 20
+    assert all(v["value"] == 24 and v["allowed"] == 20 for v in rep["violations"])
+    wide = map_network([Node("x", "P", "neuron", 4, payload_bits=32)])
+    assert wide["violations"] == [{"process": "x", "limit": "max_payload_bits", "value": 32,
+                                   "allowed": 24}]
+    one = Node("s", "TernaryDense", "synapse", 1, synapses=4000, fan_in=4000,
+               dense_weights=4000)
+    mem = map_network([one], Loihi2Limits(synaptic_memory_bytes_per_core=1024,
+                                          max_fan_in=8192))
+    assert [v["limit"] for v in mem["violations"]] == [
+        "synaptic_memory_bytes_per_core (one neuron)"]
+    with pytest.raises(ValueError, match="cores_per_chip"):
+        Loihi2Limits(cores_per_chip=0)
+
+
+def test_cores_follow_memory_and_neurons():
+    lim = Loihi2Limits()
+    n = Node("s", "TernaryDense", "synapse", 1024, synapses=700_000, fan_in=1024,
+             dense_weights=1024 * 1024)
+    row = map_network([n], lim)["processes"][0]
+    assert row["synaptic_memory_bytes"] == 1024 * 1024  # dense 8-bit beats sparse 24-bit
+    assert row["cores"] == 8
+    row = map_network([Node("n", "GLU", "neuron", 20000)], lim)["processes"][0]
+    assert row["cores"] == 3 and row["synapses"] == 0
+
+
+def test_systems():
+    assert systems_for(1)["smallest_system"] == "Oheo Gulch"
+    assert systems_for(8)["smallest_system"] == "Kapoho Point"
+    assert systems_for(9) == {"smallest_system": "Hala Point",
+                              "units_needed": {"Oheo Gulch": 9, "Kapoho Point": 2,
+                                               "Hala Point": 1}}
+    assert systems_for(2000)["smallest_system"] is None
+
+
+def test_370m_needs_more_than_a_kapoho_point(capsys):
+    assert cli.main(["resources", "--lm-config", "370m", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    from lava_llm.loihi2.cli import LM_370M
+
+    cfg = LMConfig(**LM_370M)
+    weights = sum(o * i for o, i in cfg.linear_shapes().values())
+    assert rep["total"]["synapses"] == pytest.approx(L.TERNARY_DENSITY * weights, rel=1e-6)
+    assert rep["total"]["chips"] == math.ceil(rep["total"]["cores"] / 128)
+    assert rep["total"]["chips"] > 8
+    assert rep["smallest_system"] == "Hala Point"
+    assert rep["units_needed"]["Kapoho Point"] == math.ceil(rep["total"]["chips"] / 8)
+    assert rep["total"]["processes"] == 2 + 20 * 24 + 3
+    # 2-bit weights (enough for trits) need about a quarter of the memory
+    assert cli.main(["resources", "--lm-config", "370m", "--weight-bits", "2", "--json"]) == 0
+    rep2 = json.loads(capsys.readouterr().out)
+    assert rep2["total"]["synaptic_memory_bytes"] * 4 == pytest.approx(
+        rep["total"]["synaptic_memory_bytes"], rel=1e-3)
+
+
+def test_denoiser_counts_equal_op_counts():
+    from lava_llm.models.denoiser import network
+    from lava_llm.processes.ssm_diagonal import kernels as sk
+
+    params = network.load_checkpoint()
+    net = sk.Net(params, "q")
+    feats = np.random.default_rng(0).integers(-2000, 6000, (12, net.F))
+    feats[:, ::3] = 0
+    nodes, ops = denoiser_nodes(params, feats)
+    ref = sk.op_counts(sk.Net(params, "q"), feats)
+    rep = map_network(nodes, dt_s=0.008)
+    assert rep["total"]["synops_per_step"] == pytest.approx(ref["synops"], rel=1e-12)
+    assert rep["total"]["neuron_ops_per_step"] == ref["neuron_ops"]
+    assert rep["total"]["power_proxy_per_step"] == pytest.approx(ref["power_proxy"])
+    assert rep["total"]["power_proxy_per_s"] == pytest.approx(ref["power_proxy"] / 0.008)
+    nnz = sk.nnz(params)
+    assert rep["total"]["synapses"] == (nnz["enc"] + nnz["dec"] + nnz["w"] + 2 * nnz["b"]
+                                        + 2 * nnz["c"]
+                                        + int(np.count_nonzero(params["q_d"])))
+
+
+def test_qubo_nodes():
+    from lava_llm.models.qubo.problem import from_matrix
+
+    q = np.array([[1.0, -2, 0], [0, 0, 3], [0, 0, -1]])
+    rep = map_network(qubo_nodes(from_matrix(q), replicas=3))
+    assert rep["total"]["neurons"] == 3 * 3 + 3
+    assert rep["total"]["synapses"] == 3 * 4  # J = Q + Q^T off-diagonal: 4 non-zeros
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["resources"], "exactly one network"),
+    (["resources", "--gset", "a.txt", "--qubo", "b.npy"], "exactly one network"),
+    (["resources", "--lm-config", "nope.json"], "no such config"),
+    (["resources", "--qubo", "/nonexistent/q.npy"], "q.npy"),
+    (["resources", "--lm-config", "370m", "--weight-bits", "9"], "--weight-bits"),
+])
+def test_bad_input_is_one_clear_line(capsys, argv, match):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert match in err and "Traceback" not in err
+
+
+def test_lm_checkpoint_report(capsys):
+    folder = Path(L.__file__).resolve().parent.parent / "checkpoints" / "lm_shakespeare"
+    assert cli.main(["resources", "--checkpoint", str(folder), "--prompt", "ROMEO:",
+                     "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["fits"] and rep["total"]["chips"] == 1
+    assert "6 prompt tokens" in rep["activity"]
+    assert rep["total"]["synops_per_step"] > 0
