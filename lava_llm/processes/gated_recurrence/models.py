@@ -157,7 +157,7 @@ class PyMLGRUBlockModelFixed(_MLGRUBlockBase):
 
 @implements(proc=MLGRUBlock, protocol=LoihiProtocol)
 class SubMLGRUBlockModel(AbstractSubProcessModel):
-    """Fine-grained token mixer (13 leaves)::
+    """Fine-grained token mixer (13 component Processes, 17 leaves)::
 
         a_in -+-> RMSNorm(attn_norm) -+-> RMSNorm(q8) -> TernaryDense(i) -> MLGRUCell.a_in
               |                       +-> RMSNorm(q8) -> TernaryDense(f) -> MLGRUCell.f_in

@@ -86,7 +86,7 @@ class MLGRUBlock(ValidatedProcess):
 
     Two models: the fused ``PyMLGRUBlockModel{Float,Fixed}`` (one leaf: one OS process per
     block on the Lava CPU backend) and ``SubMLGRUBlockModel`` (``granularity="fine"``): the
-    :data:`FINE_LEAVES` neuron (RMSNorm, MLGRUCell, SiLUGate, ResidualAdd) and synapse
+    :data:`FINE_PROCESSES` neuron (RMSNorm, MLGRUCell, SiLUGate, ResidualAdd) and synapse
     (TernaryDense) Processes a chip would hold; ``h`` aliases the MLGRUCell's state. Every
     parameter is a Var (:mod:`lava_llm.processes.lm_blocks.var_layout`: ``i_*``, ``f_*``,
     ``g_*``, ``o_*``, ``attn_norm_*``, ``g_norm_*``, ``lb``, ``lb_q``, ``eps``).
@@ -102,8 +102,10 @@ class MLGRUBlock(ValidatedProcess):
         RMSNorm epsilon.
     """
 
-    #: Leaf Processes of the fine-grained form.
-    FINE_LEAVES = 13
+    #: Component Processes of the fine-grained form (4 of them TernaryDense, each itself a
+    #: TernarySynapse and a Rescale leaf in the fine form): 17 leaves.
+    FINE_PROCESSES = 13
+    FINE_LEAVES = 13 + 4
 
     def __init__(self, *, layer_float: dict, layer_int: ty.Optional[dict] = None,
                  eps: float = 1e-6, name: ty.Optional[str] = None,

@@ -145,14 +145,16 @@ class GLUBlock(ValidatedProcess):
 
     Models: the fused ``PyGLUBlockModel{Float,Fixed}`` (one leaf, fast on CPU) and
     ``SubGLUBlockModel`` (``select_sub_proc_model=True``, i.e. ``granularity="fine"``): the
-    :data:`FINE_LEAVES` neuron and synapse Processes RMSNorm -> RMSNorm(q8) -> TernaryDense
+    :data:`FINE_PROCESSES` neuron and synapse Processes RMSNorm -> RMSNorm(q8) -> TernaryDense
     (gate) -> GLU -> RMSNorm(q8) -> TernaryDense (down) -> ResidualAdd. Every parameter is a
     Var (:mod:`lava_llm.processes.lm_blocks.var_layout`: ``gate_*``, ``down_*``,
     ``mlp_norm_*``, ``eps``).
     """
 
-    #: Leaf Processes of the fine-grained form.
-    FINE_LEAVES = 7
+    #: Component Processes of the fine-grained form (2 of them TernaryDense, each a
+    #: TernarySynapse and a Rescale leaf): 9 leaves.
+    FINE_PROCESSES = 7
+    FINE_LEAVES = 7 + 2
 
     def __init__(self, *, layer_float: dict, layer_int: ty.Optional[dict] = None,
                  eps: float = 1e-6, name: ty.Optional[str] = None,

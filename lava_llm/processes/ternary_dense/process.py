@@ -1,4 +1,5 @@
-"""The TernaryDense Process (BitLinear synapses)."""
+"""The TernaryDense Process (BitLinear synapses), a hierarchical Process: its fused model and
+its fine-grained form, a :class:`TernarySynapse` (weights) feeding :class:`Rescale` neurons."""
 from __future__ import annotations
 
 import typing as ty
@@ -35,6 +36,11 @@ class TernaryDense(ValidatedProcess):
     sum is rescaled by the post-synaptic neuron (``mant``, ``shift``). ``weight_exp`` folds
     into the shift exactly (``(acc << e) * m >> s == acc * m >> (s - e)``), so ``shift >=
     weight_exp``. Every parameter is a Var.
+
+    Two models: the fused ``PyTernaryDenseModel{Float,Fixed}`` and ``SubTernaryDenseModel``
+    (``granularity="fine"``): :class:`TernarySynapse` -> :class:`Rescale` (bit-exact while the
+    dendritic sum fits 24 bits: ``n_in * 128 * 2**weight_exp < 2**23``; the fine form has no
+    BitLinear front end).
 
     Parameters
     ----------
@@ -98,3 +104,48 @@ class TernaryDense(ValidatedProcess):
         """Build from packed trits (:func:`lava_llm.fixed_point.pack_trits`), e.g. the
         output of :func:`lava_llm.training.bitlinear.export_bitlinear`."""
         return cls(weights=fp.unpack_trits(packed, shape), scale=scale, **kwargs)
+
+
+class TernarySynapse(ValidatedProcess):
+    r"""Synapses with 8-bit weights and an exponent: the weight half of :class:`TernaryDense`.
+
+    Dynamics (each time step)::
+
+        float:  a_out = W @ s_in
+        fixed:  a_out = sat24((W @ sat8(s_in)) << weight_exp)     (the dendritic sums)
+
+    ``weights`` (out, in): 8-bit signed synaptic weights (ternary layers use -1, 0, +1).
+    """
+
+    def __init__(self, *, weights, weight_exp: int = 0, name: ty.Optional[str] = None,
+                 log_config: ty.Optional[LogConfig] = None):
+        w = fp.check_bits("weights", V.check_ndim("weights", weights, 2), fp.WEIGHT_BITS)
+        weight_exp = V.check_int("weight_exp", weight_exp, 0, 7)
+        super().__init__(shape=w.shape, name=name, log_config=log_config)
+        self.s_in = InPort(shape=(w.shape[1],))
+        self.a_out = OutPort(shape=(w.shape[0],))
+        self.weights = Var(shape=w.shape, init=w.astype(np.int8))
+        self.weight_exp = Var(shape=(1,), init=np.array([weight_exp]))
+
+
+class Rescale(ValidatedProcess):
+    r"""Post-synaptic neurons that rescale dendritic sums: the neuron half of TernaryDense.
+
+    Dynamics (each time step)::
+
+        float:  s_out = scale * a_in
+        fixed:  s_out = sat24(a_in * mant >> shift)        (16-bit unsigned multiplier)
+    """
+
+    def __init__(self, *, n: int, scale: float = 1.0, mant: int = 1, shift: int = 0,
+                 name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
+        n = V.check_int("n", n, 1)
+        scale = V.check_positive("scale", scale)
+        mant = V.check_int("mant", mant, 0, (1 << kernels.MULT_BITS) - 1)
+        shift = V.check_int("shift", shift, 0, 62)
+        super().__init__(shape=(n,), name=name, log_config=log_config)
+        self.a_in = InPort(shape=(n,))
+        self.s_out = OutPort(shape=(n,))
+        self.scale = Var(shape=(1,), init=np.array([scale]))
+        self.mant = Var(shape=(1,), init=np.array([mant]))
+        self.shift = Var(shape=(1,), init=np.array([shift]))

@@ -42,7 +42,7 @@ def test_fused_and_fine_equal_engine(lm):
     assert np.unique(eng["logits_raw"]).size > 5
     assert leaves["fused"] == 2 * CFG.num_layers + 2
     assert leaves["fine"] == 2 + CFG.num_layers * (MLGRUBlock.FINE_LEAVES
-                                                   + GLUBlock.FINE_LEAVES)
+                                                   + GLUBlock.FINE_LEAVES) == 28
 
 
 @pytest.mark.slow
@@ -86,7 +86,7 @@ def test_every_parameter_is_a_var(lm):
                          (lm_models.SubGLUBlockModel, net.blocks[1])):
         sub = sub_cls(blk)
         subs = sub.find_sub_procs()
-        assert len(subs) == type(blk).FINE_LEAVES
+        assert len(subs) == type(blk).FINE_PROCESSES
         for p in subs.values():
             _assert_no_params_outside_vars(p)
 
@@ -134,3 +134,67 @@ def test_ternary_dense_weight_exponent_folds_into_shift():
         (np.abs(acc * 40000) + 256) >> 9), -(1 << 23), (1 << 23) - 1))
     with pytest.raises(ValueError, match="weight_exp"):
         TernaryDense(weights=w, mant=1, shift=1, weight_exp=2)
+
+
+def _run(procs, data, backend, granularity):
+    from lava_llm.run import lava_session, wire_open_loop
+
+    _, sink = wire_open_loop(procs, data)
+    with lava_session(procs, run_config(backend, granularity=granularity)) as session:
+        session.run(data.shape[1])
+        return sink.data.get(), session.leaf_processes
+
+
+@pytest.mark.parametrize("n_in,n_out,exp", [(5, 3, 0), (40, 17, 2)], ids=str)
+def test_ternary_dense_fine_equals_fused_and_engine(n_in, n_out, exp):
+    from lava_llm.processes.ternary_dense import TernaryDense, kernels
+
+    rng = np.random.default_rng(n_in)
+    w = rng.integers(-1, 2, (n_out, n_in)).astype(np.int8)
+    x = rng.integers(-128, 128, (n_in, 6))
+    outs = {}
+    for g in ("fused", "fine"):
+        layer = TernaryDense(weights=w, scale=0.3, in_frac=0, out_frac=10 + exp,
+                             weight_exp=exp)
+        outs[g], leaves = _run(layer, x, "sim-fixed", g)
+        assert leaves == {"fused": 3, "fine": 4}[g]  # + RingBuffer source and sink
+    m, s = int(layer.mant.init[0]), int(layer.shift.init[0])
+    np.testing.assert_array_equal(outs["fine"], outs["fused"])
+    np.testing.assert_array_equal(outs["fine"], kernels.int_step(x.T, w, m, s - exp).T)
+    assert np.any(outs["fine"] != 0)
+
+
+def test_ternary_dense_fine_float_and_refusals():
+    from lava_llm.processes.ternary_dense import TernaryDense
+    from lava_llm.processes.ternary_dense.fine_kernels import acc_fits
+    from lava_llm.processes.ternary_dense.models import SubTernaryDenseModel
+
+    rng = np.random.default_rng(9)
+    w = rng.integers(-1, 2, (4, 6)).astype(np.int8)
+    x = rng.normal(size=(6, 3))
+    out, _ = _run(TernaryDense(weights=w, scale=0.7), x, "sim-float", "fine")
+    np.testing.assert_allclose(out, 0.7 * (w @ x), rtol=1e-12)
+    with pytest.raises(ValueError, match="BitLinear front end"):
+        SubTernaryDenseModel(TernaryDense(weights=w, bitlinear=True))
+    assert acc_fits(65535) and not acc_fits(65536) and not acc_fits(40000, 1)
+    big = TernaryDense(weights=np.ones((1, 1 << 16), np.int8), mant=1, shift=0)
+    with pytest.raises(ValueError, match="24-bit dendritic sum"):
+        SubTernaryDenseModel(big)
+
+
+def test_cli_granularity(capsys):
+    import json
+
+    from lava_llm import cli
+
+    assert cli.main(["dense", "--backend", "sim-fixed", "--granularity", "fine", "--json",
+                     "--inputs", "12", "--outputs", "5", "--steps", "3"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["equals_engine"] is True and out["granularity"] == "fine"
+    assert out["leaf_processes"] == 4
+    parser = cli.build_parser()
+    cli._add_module_arguments(parser, ["generate"])
+    args = parser.parse_args(["generate", "--prompt", "a", "--granularity", "fine"])
+    assert args.granularity == "fine"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["generate", "--prompt", "a", "--granularity", "medium"])
