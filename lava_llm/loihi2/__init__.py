@@ -12,7 +12,8 @@ Processes) onto Loihi 2 cores and chips and counts its operations per time step.
 
 Everything here is an estimate; it imports neither Lava nor a network's Lava builder.
 """
-from lava_llm.loihi2.graph import Node, map_network
+from lava_llm.loihi2.graph import Node, map_network, summary, synapse_node
 from lava_llm.loihi2.hardware import SYSTEMS, Loihi2Limits, systems_for
 
-__all__ = ["Loihi2Limits", "Node", "SYSTEMS", "map_network", "systems_for"]
+__all__ = ["Loihi2Limits", "Node", "SYSTEMS", "map_network", "summary", "synapse_node",
+           "systems_for"]

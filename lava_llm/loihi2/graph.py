@@ -115,3 +115,38 @@ def map_network(nodes, limits: Loihi2Limits | None = None, *, dt_s: float | None
     return {"estimate": True, "note": ESTIMATE_NOTE, "network": network, "activity": activity,
             "limits": dataclasses.asdict(limits), "processes": procs, "total": total,
             "fits": not violations, "violations": violations, **systems_for(chips)}
+
+
+def synapse_node(name: str, weights, inputs=None) -> Node:
+    """A TernaryDense-like synapse Process (its rescale neurons included) for ``weights``
+    (out, in); ``inputs`` (steps, in) measures the synaptic operations (else every input
+    counts)."""
+    import numpy as np
+
+    w = np.asarray(weights)
+    col = (w != 0).sum(axis=0)
+    nnz = int(col.sum())
+    syn = float(nnz) if inputs is None else float(
+        ((np.asarray(inputs) != 0) @ col).sum() / max(np.shape(inputs)[0], 1))
+    return Node(name, "TernaryDense", "synapse", w.shape[0], synapses=nnz, fan_in=w.shape[1],
+                dense_weights=w.size, synops_per_step=syn, neuron_ops_per_step=w.shape[0],
+                messages_per_step=w.shape[0])
+
+
+def summary(report: dict, top: int = 5) -> str:
+    """A few lines of text for a report of :func:`map_network`."""
+    t = report["total"]
+    per_s = t.get("power_proxy_per_s")
+    lines = [f"{report['network'] or 'network'}: {t['processes']} Processes "
+             f"({report['note']})",
+             f"  neurons {t['neurons']:,}, synapses {t['synapses']:,}, synaptic memory "
+             f"{t['synaptic_memory_bytes']:,} B, cores {t['cores']:,}, chips {t['chips']} "
+             f"(smallest system: {report['smallest_system']})",
+             f"  per step: {t['synops_per_step']:,.0f} synops, {t['neuron_ops_per_step']:,.0f} "
+             f"neuron ops, power proxy {t['power_proxy_per_step']:,.0f}"
+             + (f" ({per_s:,.0f} per s)" if per_s else "")]
+    if report["violations"]:
+        lines.append(f"  does NOT fit: {report['violations'][:3]}")
+    big = sorted(report["processes"], key=lambda r: -r["cores"])[:top]
+    lines.append("  most cores: " + ", ".join(f"{r['name']} {r['cores']}" for r in big))
+    return "\n".join(lines)

@@ -195,3 +195,17 @@ def test_lm_checkpoint_report(capsys):
     assert rep["fits"] and rep["total"]["chips"] == 1
     assert "6 prompt tokens" in rep["activity"]
     assert rep["total"]["synops_per_step"] > 0
+
+
+def test_synapse_node_and_summary(lm):
+    from lava_llm.loihi2 import summary, synapse_node
+
+    ids = np.arange(5) % CFG.vocab_size
+    _, values = L.trace(lm.int_model, ids)
+    w = lm.int_model["layers"][0]["i"]["trits"]
+    node = synapse_node("i", w, values["mlgru0.i_syn:in"])
+    ref = {n.name: n for n in L.lm_nodes(lm.int_model, ids)}["mlgru0.i_syn"]
+    assert (node.synapses, node.synops_per_step, node.fan_in) == (
+        ref.synapses, ref.synops_per_step, ref.fan_in)
+    text = summary(map_network([node], Loihi2Limits(max_fan_in=4)))
+    assert "does NOT fit" in text and "estimate" in text and "chips 1" in text
