@@ -30,7 +30,12 @@ class LMNetwork:
     blocks: list
     head: LMHead
 
-    def leaf_count(self, granularity: str = "fused") -> int:
+    @property
+    def leaf_count(self) -> int:
+        """Leaf Processes of the fused form (``2 * layers + 2``)."""
+        return self.leaves("fused")
+
+    def leaves(self, granularity: str = "fused") -> int:
         """Leaf Processes of the network in ``granularity`` (``fused`` or ``fine``)."""
         from lava_llm.run import check_granularity
 

@@ -74,6 +74,7 @@ def _assert_no_params_outside_vars(proc):
 
 def test_every_parameter_is_a_var(lm):
     net = build_network(lm.float_model, lm.int_model, [1, 2], 2)
+    assert net.leaf_count == net.leaves("fused") == 4 and net.leaves("fine") == 28
     procs = [net.embedding, *net.blocks, net.head]
     for p in procs:
         _assert_no_params_outside_vars(p)
