@@ -1,11 +1,11 @@
 """The MatMul-free LM's fine-grained network as cost-model nodes.
 
 The node list mirrors the sub-process models (``SubMLGRUBlockModel``: 13 Processes per token
-mixer, ``SubGLUBlockModel``: 7 per channel mixer, same names) plus the embedding and the
-readout split into what a chip would hold::
+mixer, ``SubGLUBlockModel``: 7 per channel mixer, ``SubLMHeadModel``: 4, same names; a
+TernaryDense is one node, its rescale neurons included) plus the embedding::
 
     embedding (host lookup) -> [mlgru{l}.* -> glu{l}.*] x L
-        -> head.norm -> head.lm_head_norm -> head.lm_head_syn -> head.sampler (host)
+        -> head.norm -> head.lm_head_norm -> head.lm_head_syn -> head.readout (host)
 
 Two ways to fill in the numbers:
 
@@ -160,7 +160,7 @@ def _nodes(V, H, I, L, weights, values):
     nodes.append(_norm("head.lm_head_norm", H, fp.ACT_BITS, out("head.lm_head_norm")))
     nodes.append(_synapse("head.lm_head_syn", *weights("head.lm_head_syn"),
                           out("head.lm_head_syn")))
-    nodes.append(Node("head.sampler", "LMHead (sampling)", "host", 0, payload_bits=fp.MSG_BITS,
+    nodes.append(Node("head.readout", "Readout", "host", 0, payload_bits=fp.MSG_BITS,
                       host_bytes=V * 4, messages_per_step=1))
     return nodes
 

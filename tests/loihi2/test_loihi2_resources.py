@@ -34,12 +34,13 @@ def lm():
 def test_nodes_mirror_the_fine_grained_lava_form(lm):
     from lava_llm.models.lm.network import build_network
     from lava_llm.processes.gated_recurrence.models import SubMLGRUBlockModel
-    from lava_llm.processes.lm_blocks.models import SubGLUBlockModel
+    from lava_llm.processes.lm_blocks.models import SubGLUBlockModel, SubLMHeadModel
 
     net = build_network(lm.float_model, lm.int_model, [1], 1)
     nodes = {n.name: n for n in L.lm_nodes(lm.int_model)}
     for blk, sub_cls, prefix in ((net.blocks[0], SubMLGRUBlockModel, "mlgru0."),
-                                 (net.blocks[1], SubGLUBlockModel, "glu0.")):
+                                 (net.blocks[1], SubGLUBlockModel, "glu0."),
+                                 (net.head, SubLMHeadModel, "head.")):
         subs = sub_cls(blk).find_sub_procs()
         assert {prefix + k for k in subs} == {k for k in nodes if k.startswith(prefix)}
         for k, p in subs.items():
@@ -136,7 +137,7 @@ def test_370m_needs_more_than_a_kapoho_point(capsys):
     assert rep["total"]["chips"] > 8
     assert rep["smallest_system"] == "Hala Point"
     assert rep["units_needed"]["Kapoho Point"] == math.ceil(rep["total"]["chips"] / 8)
-    assert rep["total"]["processes"] == 2 + 20 * 24 + 3
+    assert rep["total"]["processes"] == 1 + 20 * 24 + 4
     # 2-bit weights (enough for trits) need about a quarter of the memory
     assert cli.main(["resources", "--lm-config", "370m", "--weight-bits", "2", "--json"]) == 0
     rep2 = json.loads(capsys.readouterr().out)

@@ -14,7 +14,8 @@ from the head's Vars afterwards.
 Every block is a hierarchical Process with two forms, chosen by the run config
 (:func:`lava_llm.run.run_config` ``granularity``): ``fused`` runs each block as one leaf
 (``2L + 2`` leaves in all), ``fine`` expands each into its synapse and neuron Processes
-(``MLGRUBlock.FINE_LEAVES + GLUBlock.FINE_LEAVES`` per layer, + 2).
+(``MLGRUBlock.FINE_LEAVES + GLUBlock.FINE_LEAVES`` = 26 per layer, + 1 for the embedding and
+``LMHead.FINE_LEAVES`` = 5 for the head's norm, synapse, rescale and readout).
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ class LMNetwork:
 
         if check_granularity(granularity) == "fused":
             return 2 + len(self.blocks)
-        return 2 + sum(type(b).FINE_LEAVES for b in self.blocks)
+        return 1 + type(self.head).FINE_LEAVES + sum(type(b).FINE_LEAVES for b in self.blocks)
 
 
 def build_network(float_model: dict, int_model: dict | None, prompt_ids, n_new: int, *,

@@ -16,8 +16,8 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_llm import fixed_point as fp
 from lava_llm.processes.lm_blocks import kernels as lk
 from lava_llm.processes.lm_blocks import var_layout as vl
-from lava_llm.processes.lm_blocks.process import (GLU, GLUBlock, LMHead, ResidualAdd, RMSNorm,
-                                                   SiLUGate, TokenEmbedding)
+from lava_llm.processes.lm_blocks.process import (GLU, GLUBlock, LMHead, Readout, ResidualAdd,
+                                                   RMSNorm, SiLUGate, TokenEmbedding)
 from lava_llm.processes.base import SingleBlasThreadModel
 
 
@@ -267,24 +267,13 @@ class PyTokenEmbeddingModelFixed(_EmbeddingBase):
         self._feedback(self.a_in.recv())
 
 
-class _HeadBase(SingleBlasThreadModel):
+class _SamplerBase(SingleBlasThreadModel):
     n_prompt: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     t: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     tokens: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     prng: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
     temperature: np.ndarray = LavaPyType(np.ndarray, float)  # host-made sampler constant
     top_k: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
-    eps: np.ndarray = LavaPyType(np.ndarray, float)
-
-    def _head(self, fixed: bool) -> dict:
-        if getattr(self, "_params", None) is None:
-            if fixed:
-                self._params = {"norm": vl.read_norm_int(self, "norm"),
-                                "lm_head": vl.read_linear_int(self, "lm_head")}
-            else:
-                self._params = {"norm": vl.read_gain(self, "norm"),
-                                "lm_head": vl.read_linear_float(self, "lm_head")}
-        return self._params
 
     def _emit(self, logits, sampler) -> None:
         t = int(self.t[0])
@@ -298,6 +287,20 @@ class _HeadBase(SingleBlasThreadModel):
             self.tokens[t] = token
         self.t[0] = t + 1
         return token
+
+
+class _HeadBase(_SamplerBase):
+    eps: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def _head(self, fixed: bool) -> dict:
+        if getattr(self, "_params", None) is None:
+            if fixed:
+                self._params = {"norm": vl.read_norm_int(self, "norm"),
+                                "lm_head": vl.read_linear_int(self, "lm_head")}
+            else:
+                self._params = {"norm": vl.read_gain(self, "norm"),
+                                "lm_head": vl.read_linear_float(self, "lm_head")}
+        return self._params
 
 
 vl.install_types(_HeadBase, linears=("lm_head",), norms=("norm",))
@@ -330,4 +333,59 @@ class PyLMHeadModelFixed(_HeadBase):
     def run_spk(self):
         x = self.a_in.recv().astype(np.int64)
         logits = lk.head_int(x, self._head(True))
+        self.s_out.send(np.array([self._emit(logits, lk.sample_int)], np.int32))
+
+
+@implements(proc=LMHead, protocol=LoihiProtocol)
+class SubLMHeadModel(AbstractSubProcessModel):
+    """Fine-grained head: ``a_in -> RMSNorm(norm) -> RMSNorm(q8) -> TernaryDense(lm_head) ->
+    Readout -> s_out``; the head's state Vars alias the Readout's."""
+
+    def __init__(self, proc):
+        eps = float(vl.var_value(proc, "eps")[0])
+        name = proc.name
+        n_steps = proc.tokens.shape[0]
+        self.norm = plain_norm(proc, "norm", eps, name)
+        self.lm_head_norm, self.lm_head_syn = bitlinear_pair(proc, "lm_head", eps, name)
+        self.readout = Readout(vocab=proc.logits.shape[0],
+                               n_prompt=int(vl.var_value(proc, "n_prompt")[0]),
+                               n_steps=n_steps,
+                               temperature=float(vl.var_value(proc, "temperature")[0]),
+                               top_k=int(vl.var_value(proc, "top_k")[0]),
+                               record_logits=proc.logits_hist.shape[0] == n_steps,
+                               name=f"{name}.readout")
+        self.readout.prng.init = vl.var_value(proc, "prng").astype(np.int64).copy()
+        proc.a_in.connect(self.norm.a_in)
+        self.norm.s_out.connect(self.lm_head_norm.a_in)
+        self.lm_head_syn.a_out.connect(self.readout.a_in)
+        self.readout.s_out.connect(proc.s_out)
+        for v in ("t", "tokens", "logits", "logits_hist", "prng"):
+            getattr(proc, v).alias(getattr(self.readout, v))
+
+
+@implements(proc=Readout, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyReadoutModelFloat(_SamplerBase):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    logits: np.ndarray = LavaPyType(np.ndarray, float)
+    logits_hist: np.ndarray = LavaPyType(np.ndarray, float)
+
+    def run_spk(self):
+        logits = self.a_in.recv().astype(np.float64)
+        self.s_out.send(np.array([float(self._emit(logits, lk.sample_float))]))
+
+
+@implements(proc=Readout, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyReadoutModelFixed(_SamplerBase):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    logits: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    logits_hist: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+
+    def run_spk(self):
+        logits = self.a_in.recv().astype(np.int64)
         self.s_out.send(np.array([self._emit(logits, lk.sample_int)], np.int32))

@@ -233,6 +233,10 @@ class LMHead(ValidatedProcess):
         token  = sample(logits)   for t >= n_prompt - 1, else 0
         s_out  = token;  tokens[t] = token;  logits_hist[t] = logits (if recorded)
 
+    Two models: the fused ``PyLMHeadModel{Float,Fixed}`` (one leaf) and ``SubLMHeadModel``
+    (``granularity="fine"``): RMSNorm -> RMSNorm(q8) -> TernaryDense(lm_head) -> :class:`Readout`,
+    whose ``t``, ``tokens``, ``logits``, ``logits_hist`` and ``prng`` these Vars alias.
+
     ``sample`` is greedy (``temperature = 0``) or temperature / top-k sampling with draws from
     a 32-bit xorshift32 state ``prng`` seeded by ``seed`` (the fixed model samples with
     integer weights and an integer draw:
@@ -280,3 +284,42 @@ class LMHead(ValidatedProcess):
         q = head_int or {}
         vl.add_norm_vars(self, "norm", head_float["norm"], q.get("norm"))
         vl.add_linear_vars(self, "lm_head", head_float["lm_head"], q.get("lm_head"))
+
+    #: Component Processes / leaves of the fine-grained form (its TernaryDense is 2 leaves).
+    FINE_PROCESSES = 4
+    FINE_LEAVES = 4 + 1
+
+
+class Readout(ValidatedProcess):
+    r"""The LM's readout neuron: samples a token from the logits it receives.
+
+    Dynamics (time step ``t``; ``logits = a_in``, shape ``(vocab,)``)::
+
+        token = sample(logits)   for t >= n_prompt - 1, else 0
+        s_out = token;  tokens[t] = token;  logits_hist[t] = logits (if recorded)
+
+    ``sample`` as in :class:`LMHead` (greedy, or temperature / top-k with the 32-bit xorshift32
+    state ``prng``; the fixed model is integer-only). On a chip this is a host / embedded-x86
+    function (an argmax over the vocabulary), see ``docs/loihi2_mapping.md``.
+    """
+
+    def __init__(self, *, vocab: int, n_prompt: int, n_steps: int, temperature: float = 0.0,
+                 top_k: int = 0, seed: int = 0, record_logits: bool = True,
+                 name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
+        vocab = V.check_int("vocab", vocab, 1)
+        temperature, top_k = lk.check_sampling(temperature, top_k, vocab)
+        n_prompt = V.check_int("n_prompt", n_prompt, 1)
+        n_steps = V.check_int("n_steps", n_steps, n_prompt)
+        seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
+        super().__init__(shape=(vocab,), name=name, log_config=log_config)
+        self.a_in = InPort(shape=(vocab,))
+        self.s_out = OutPort(shape=(1,))
+        self.n_prompt = Var(shape=(1,), init=np.array([n_prompt]))
+        self.t = Var(shape=(1,), init=np.zeros(1, np.int64))
+        self.tokens = Var(shape=(n_steps,), init=np.zeros(n_steps, np.int64))
+        self.logits = Var(shape=(vocab,), init=np.zeros(vocab))
+        hist = n_steps if record_logits else 1
+        self.logits_hist = Var(shape=(hist, vocab), init=np.zeros((hist, vocab)))
+        self.prng = Var(shape=(1,), init=fp.prng_states(seed, (1,)).astype(np.int64))
+        self.temperature = Var(shape=(1,), init=np.array([temperature]))
+        self.top_k = Var(shape=(1,), init=np.array([top_k]))

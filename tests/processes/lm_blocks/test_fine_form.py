@@ -15,7 +15,7 @@ from lava_llm.models.lm.params import random_params
 from lava_llm.processes.gated_recurrence import models as gm
 from lava_llm.processes.gated_recurrence.process import MLGRUBlock
 from lava_llm.processes.lm_blocks import models as lm_models
-from lava_llm.processes.lm_blocks.process import GLUBlock
+from lava_llm.processes.lm_blocks.process import GLUBlock, LMHead
 from lava_llm.processes.ternary_dense import models as td_models
 from lava_llm.run import check_granularity, run_config
 
@@ -41,8 +41,8 @@ def test_fused_and_fine_equal_engine(lm):
         np.testing.assert_array_equal(out["logits_raw"], eng["logits_raw"])
     assert np.unique(eng["logits_raw"]).size > 5
     assert leaves["fused"] == 2 * CFG.num_layers + 2
-    assert leaves["fine"] == 2 + CFG.num_layers * (MLGRUBlock.FINE_LEAVES
-                                                   + GLUBlock.FINE_LEAVES) == 28
+    assert leaves["fine"] == 1 + LMHead.FINE_LEAVES + CFG.num_layers * (
+        MLGRUBlock.FINE_LEAVES + GLUBlock.FINE_LEAVES) == 32
 
 
 @pytest.mark.slow
@@ -74,7 +74,7 @@ def _assert_no_params_outside_vars(proc):
 
 def test_every_parameter_is_a_var(lm):
     net = build_network(lm.float_model, lm.int_model, [1, 2], 2)
-    assert net.leaf_count == net.leaves("fused") == 4 and net.leaves("fine") == 28
+    assert net.leaf_count == net.leaves("fused") == 4 and net.leaves("fine") == 32
     procs = [net.embedding, *net.blocks, net.head]
     for p in procs:
         _assert_no_params_outside_vars(p)
@@ -84,7 +84,8 @@ def test_every_parameter_is_a_var(lm):
     assert int(blk.o_mant.init[0]) == lm.int_model["layers"][0]["o"]["mant"]
     # the fine form's component Processes too
     for sub_cls, blk in ((gm.SubMLGRUBlockModel, net.blocks[0]),
-                         (lm_models.SubGLUBlockModel, net.blocks[1])):
+                         (lm_models.SubGLUBlockModel, net.blocks[1]),
+                         (lm_models.SubLMHeadModel, net.head)):
         sub = sub_cls(blk)
         subs = sub.find_sub_procs()
         assert len(subs) == type(blk).FINE_PROCESSES
