@@ -28,7 +28,7 @@ from lava_llm import fixed_point as fp
 
 #: (suffix, precision) of the integer Vars of a BitLinear / a norm (signed 32-bit
 #: containers; ``mant`` is unsigned).
-LINEAR_INT = (("weights", fp.WEIGHT_BITS), ("weight_exp", 4), ("mant", 16), ("shift", 6),
+LINEAR_INT = (("weights", fp.WEIGHT_BITS), ("weight_exp", 3), ("mant", 16), ("shift", 6),
               ("wm", 16), ("ws", 6), ("eps_q", 24), ("in_frac", 5))
 LINEAR_FLOAT = ("scale", "norm_weight")
 NORM_INT = (("wm", 16), ("ws", 6), ("eps_q", 24), ("in_frac", 5))
