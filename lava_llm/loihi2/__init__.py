@@ -10,7 +10,7 @@ Processes) onto Loihi 2 cores and chips and counts its operations per time step.
 * :mod:`.lm`, :mod:`.denoiser`, :mod:`.qubo`: the networks as nodes;
 * :mod:`.cli`: ``lava-llm resources``.
 
-Everything here is an estimate; it imports neither Lava nor a network's Lava builder.
+Everything here is an estimate; it imports neither Lava nor a network's Lava builder (tested).
 """
 from lava_llm.loihi2.graph import Node, map_network, summary, synapse_node
 from lava_llm.loihi2.hardware import SYSTEMS, Loihi2Limits, systems_for

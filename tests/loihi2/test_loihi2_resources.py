@@ -210,3 +210,22 @@ def test_synapse_node_and_summary(lm):
         ref.synapses, ref.synops_per_step, ref.fan_in)
     text = summary(map_network([node], Loihi2Limits(max_fan_in=4)))
     assert "does NOT fit" in text and "estimate" in text and "chips 1" in text
+
+
+def test_cost_model_imports_without_lava():
+    from test_layering import _run_blocked
+
+    out = _run_blocked("""
+        import sys
+        for m in ("lava_llm.loihi2", "lava_llm.loihi2.lm", "lava_llm.loihi2.denoiser",
+                  "lava_llm.loihi2.qubo", "lava_llm.loihi2.cli"):
+            __import__(m)
+        assert not any(m == "lava" or m.startswith("lava.") for m in sys.modules)
+        from lava_llm.loihi2.cli import LM_370M
+        from lava_llm.loihi2 import lm, map_network
+        from lava_llm.models.lm.config import LMConfig
+        rep = map_network(lm.lm_nodes_from_config(LMConfig(**LM_370M)))
+        print(rep["total"]["chips"])
+    """)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout.split()[-1]) > 8
