@@ -194,7 +194,7 @@ class LanguageModel:
         fixed = backend != "sim-float"
         net = build_network(self.float_model, self.int_model if fixed else None, ids, n_new,
                             temperature=temperature, top_k=top_k, seed=seed,
-                            record_logits=record_logits)
+                            record_logits=record_logits, granularity=granularity)
         P = ids.size
         with lava_session(net.embedding, cfg, timeout_s="auto") as session:
             session.run(1)

@@ -24,6 +24,17 @@ import dataclasses
 from lava_llm.processes.gated_recurrence import MLGRUBlock
 from lava_llm.processes.lm_blocks import GLUBlock, LMHead, TokenEmbedding
 
+#: Most leaf Processes a fine-grained LM may have on Lava's CPU backend (each leaf is one OS
+#: process; the shipped 2-layer model has 58). Larger models: ``granularity="fused"``, or
+#: ``lava-llm resources`` for their mapping.
+MAX_FINE_LEAVES = 256
+
+
+def fine_leaves(num_layers: int) -> int:
+    """Leaf Processes of the fine-grained LM with ``num_layers`` layers."""
+    return (1 + LMHead.FINE_LEAVES
+            + num_layers * (MLGRUBlock.FINE_LEAVES + GLUBlock.FINE_LEAVES))
+
 
 @dataclasses.dataclass
 class LMNetwork:
@@ -42,21 +53,30 @@ class LMNetwork:
 
         if check_granularity(granularity) == "fused":
             return 2 + len(self.blocks)
-        return 1 + type(self.head).FINE_LEAVES + sum(type(b).FINE_LEAVES for b in self.blocks)
+        return fine_leaves(len(self.blocks) // 2)
 
 
 def build_network(float_model: dict, int_model: dict | None, prompt_ids, n_new: int, *,
                   temperature: float = 0.0, top_k: int = 0, seed: int = 0,
-                  record_logits: bool = True) -> LMNetwork:
+                  record_logits: bool = True, granularity: str = "fused") -> LMNetwork:
     """Wire the Processes for a prompt and ``n_new`` generated tokens.
 
     ``float_model`` / ``int_model``: :func:`~lava_llm.models.lm.export.float_model` and
     :func:`~lava_llm.models.lm.export.export_int` of the same parameters (``int_model`` may be
-    None for ``sim-float`` only).
+    None for ``sim-float`` only). ``granularity``: the form it will run in (the run config
+    picks it); ``"fine"`` is refused above :data:`MAX_FINE_LEAVES` leaves.
     """
     from lava_llm import validation as V
+    from lava_llm.run import check_granularity
 
     n_new = V.check_int("n_new", n_new, 1)
+    if check_granularity(granularity) == "fine":
+        n = fine_leaves(len(float_model["layers"]))
+        if n > MAX_FINE_LEAVES:
+            raise ValueError(f"granularity='fine': this {len(float_model['layers'])}-layer "
+                             f"model would run as {n} leaf Processes (one OS process each); "
+                             f"the limit is {MAX_FINE_LEAVES}. Use granularity='fused' to run "
+                             "it, and 'lava-llm resources' for its fine-grained mapping")
     eps = float_model["eps"]
     emb = TokenEmbedding(table=float_model["emb"], prompt=prompt_ids,
                          table_q=None if int_model is None else int_model["emb"])

@@ -53,6 +53,16 @@ def test_fine_float_matches_fused_float(lm):
     np.testing.assert_allclose(a["logits"], b["logits"], rtol=0, atol=1e-10)
 
 
+def test_too_many_fine_leaves_is_refused_up_front():
+    from lava_llm.models.lm.network import MAX_FINE_LEAVES, fine_leaves
+
+    cfg = LMConfig(vocab_size=5, hidden_size=4, num_layers=10, intermediate_size=4)
+    big = LanguageModel(random_params(cfg, seed=0))
+    assert fine_leaves(10) == 266 > MAX_FINE_LEAVES >= fine_leaves(2) == 58
+    with pytest.raises(ValueError, match="266 leaf Processes"):
+        big.generate([1], 1, backend="sim-fixed", granularity="fine")
+
+
 def test_granularity_checked():
     with pytest.raises(ValueError, match="granularity"):
         check_granularity("medium")
