@@ -194,13 +194,142 @@ def read_wav(path, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
     return check_audio(data[:, 0], name=str(p)), int(sr)
 
 
-def write_wav(path, wave, sample_rate: int) -> Path:
-    """Write float audio as 16-bit PCM (samples clipped to [-1, 1])."""
+def read_wav_unchecked(path) -> tuple[np.ndarray, int]:
+    """Read a mono wav as float64 exactly as stored (no level/clipping checks): for reading
+    back a file this library wrote (16-bit PCM comes back as ``pcm / 32768``)."""
     import soundfile as sf
 
+    data, sr = sf.read(str(path), dtype="float64", always_2d=True)
+    if data.shape[1] != 1:
+        raise ValueError(f"{str(path)!r} has {data.shape[1]} channels, expected mono")
+    return data[:, 0], int(sr)
+
+
+#: Soft limiter knee (fraction of full scale): samples below it pass unchanged, above it
+#: ``knee + (c - knee) tanh((|x| - knee) / (c - knee))`` with ``c`` = :data:`LIMIT_CEIL`, the
+#: largest positive 16-bit sample (continuous slope; the output never saturates 16 bits).
+LIMIT_KNEE = 0.9
+PCM16_SCALE = 32768.0
+LIMIT_CEIL = 32767.0 / 32768.0
+
+
+def match_level(estimate, noisy) -> tuple[np.ndarray, float]:
+    """Scale the denoised ``estimate`` to the speech level of the ``noisy`` input.
+
+    ``g = max(<noisy, estimate>, 0) / |estimate|^2`` is the least-squares gain of the estimate
+    against the input: noise uncorrelated with the speech drops out of ``<noisy, estimate>``,
+    so ``g * estimate`` carries the input's speech level (the denoiser's magnitude mask leaves
+    the gain free; the SI-SNR loss does not see it). ``g`` is capped so that the output never
+    has more energy than the input. Returns ``(g * estimate, g)``; an all-zero estimate is
+    returned unchanged with ``g = 1``.
+    """
+    e = np.asarray(estimate, np.float64).reshape(-1)
+    x = np.asarray(noisy, np.float64).reshape(-1)
+    if e.shape != x.shape:
+        raise ValueError(f"estimate has {e.size} samples but noisy has {x.size}")
+    ee = float(e @ e)
+    if ee <= 0.0:
+        return e.copy(), 1.0
+    g = max(float(x @ e), 0.0) / ee
+    g = min(g, float(np.sqrt((x @ x) / ee)))
+    return g * e, g
+
+
+def soft_limit(wave, knee: float = LIMIT_KNEE) -> tuple[np.ndarray, int]:
+    """Soft limiter: ``|x| <= knee`` unchanged, above it ``sign(x) (knee + (c - knee)
+    tanh((|x| - knee) / (c - knee)))``, ``c`` = :data:`LIMIT_CEIL` (slope 1 at the knee,
+    monotone, ``|output| <= 32767/32768``: the 16-bit output never saturates). Returns
+    ``(limited wave, number of samples above the knee)``."""
+    if not 0.0 < knee < LIMIT_CEIL:
+        raise ValueError(f"knee must be in (0, {LIMIT_CEIL}), got {knee}")
+    c = LIMIT_CEIL
     x = V.check_finite("wave", wave).astype(np.float64).reshape(-1)
+    a = np.abs(x)
+    hot = a > knee
+    y = x.copy()
+    y[hot] = np.sign(x[hot]) * (knee + (c - knee) * np.tanh((a[hot] - knee) / (c - knee)))
+    return y, int(hot.sum())
+
+
+def to_pcm16(wave) -> tuple[np.ndarray, int]:
+    """Float audio -> 16-bit PCM samples ``round(x * 32768)`` saturated to [-32768, 32767];
+    returns ``(int16 samples, number of samples that saturated)``. ``pcm / 32768`` is exactly
+    what a reader of the written file gets back."""
+    x = V.check_finite("wave", wave).astype(np.float64).reshape(-1)
+    q = np.round(x * PCM16_SCALE)
+    clipped = int(np.count_nonzero((q > 32767) | (q < -32768)))
+    return np.clip(q, -32768, 32767).astype(np.int16), clipped
+
+
+def prepare_output(estimate, noisy, *, level: bool = True, limit: bool = True) -> dict:
+    """What the denoiser writes: level matched to the input (:func:`match_level`), soft-limited
+    (:func:`soft_limit`), quantised to 16-bit PCM (:func:`to_pcm16`).
+
+    Returns ``{"pcm": int16 samples, "wave": pcm / 32768 (float64, the written samples),
+    "gain": level gain, "limited_samples": n, "clipped_samples": n, "peak_before_limit": p}``.
+    """
+    x = V.check_finite("estimate", estimate).astype(np.float64).reshape(-1)
+    gain = 1.0
+    if level:
+        x, gain = match_level(x, noisy)
+    peak = float(np.max(np.abs(x))) if x.size else 0.0
+    limited = 0
+    if limit:
+        x, limited = soft_limit(x)
+    pcm, clipped = to_pcm16(x)
+    return {"pcm": pcm, "wave": pcm.astype(np.float64) / PCM16_SCALE, "gain": gain,
+            "limited_samples": limited, "clipped_samples": clipped,
+            "peak_before_limit": peak}
+
+
+def same_file(a, b) -> bool:
+    """Whether paths ``a`` and ``b`` name the same file (symlinks and ``..`` resolved; an
+    existing file is also compared by inode)."""
+    pa, pb = Path(a), Path(b)
+    if pa.exists() and pb.exists():
+        try:
+            return pa.samefile(pb)
+        except OSError:
+            pass
+    return Path(__import__("os").path.realpath(pa)) == Path(__import__("os").path.realpath(pb))
+
+
+def write_pcm16(path, pcm, sample_rate: int) -> Path:
+    """Write int16 samples as a 16-bit PCM wav atomically (a temporary file in the same folder,
+    then renamed: a failed write leaves nothing behind)."""
+    import os
+    import tempfile
+
+    import soundfile as sf
+
     p = Path(path)
-    if p.parent and not p.parent.exists():
-        raise FileNotFoundError(f"output folder {str(p.parent)!r} does not exist")
-    sf.write(str(p), np.clip(x, -1.0, 1.0), int(sample_rate), subtype="PCM_16")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"output folder {str(parent)!r} does not exist")
+    pcm = np.asarray(pcm)
+    if pcm.dtype != np.int16:
+        raise ValueError(f"pcm must be int16 samples, got {pcm.dtype}")
+    fd, tmp = tempfile.mkstemp(suffix=".wav", prefix=".tmp_", dir=str(parent))
+    os.close(fd)
+    try:
+        sf.write(tmp, pcm.reshape(-1), int(sample_rate), subtype="PCM_16", format="WAV")
+        os.replace(tmp, p)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     return p
+
+
+def write_wav(path, wave, sample_rate: int) -> Path:
+    """Write float audio in [-1, 1] as 16-bit PCM (:func:`to_pcm16`, atomic write).
+
+    Never clips silently: samples that saturate 16 bits raise a :class:`UserWarning` naming
+    how many (use :func:`prepare_output` for a soft limiter instead)."""
+    import warnings
+
+    pcm, clipped = to_pcm16(wave)
+    if clipped:
+        warnings.warn(f"write_wav({str(path)!r}): {clipped} samples beyond full scale were "
+                      "clipped to 16 bits", UserWarning, stacklevel=2)
+    return write_pcm16(path, pcm, sample_rate)

@@ -1,10 +1,19 @@
 """``lava-llm denoise IN.wav OUT.wav``: the streaming S5 denoiser on any backend.
 
-Prints ``{"seconds", "real_time_factor", ...}`` (plus ``"si_snr_db"`` and ``"si_snri_db"`` with
-``--clean CLEAN.wav``; target = the clean file). ``seconds`` is the wall time of the whole
-denoising (front end, network, inverse STFT; for Lava backends including compile and start);
-``real_time_factor`` is ``seconds / clip duration`` (below 1 is faster than real time).
-Library imports and a warm-up of the STFT on the first 2048 samples are not counted.
+The model is chosen by the input's sample rate (the shipped 8 kHz or 16 kHz sparse model)
+unless ``--checkpoint`` is given. What is written: the denoised estimate scaled to the input's
+speech level (``--level match``, :func:`lava_llm.audio.match_level`), soft-limited (never hard
+clipped; ``limited_samples`` counts samples above the limiter's knee and a warning goes to
+stderr), as 16-bit PCM (written atomically: nothing is left behind on failure).
+
+Prints ``{"seconds", "real_time_factor", "gain", "limited_samples", "clipped_samples", ...}``
+(plus ``"si_snr_db"`` and ``"si_snri_db"`` with ``--clean CLEAN.wav``; target = the clean
+file). Every metric is computed on the written file, read back. ``seconds`` is the wall time
+of the whole denoising (front end, network, inverse STFT; for Lava backends including compile
+and start); ``real_time_factor`` is ``seconds / clip duration`` (below 1 is faster than real
+time). Library imports and a warm-up of the STFT on the first 2048 samples are not counted.
+With ``--clean`` the N-DNS metrics are added (:func:`lava_llm.models.denoiser.metrics.ndns_metrics`:
+latency, power proxy, power-delay product).
 """
 from __future__ import annotations
 
@@ -13,22 +22,26 @@ BACKENDS = ("engine", "sim-float", "sim-fixed", "loihi2", "torch")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("input", help="noisy mono wav at the model's sample rate (8 kHz)")
-    parser.add_argument("output", help="where to write the denoised wav (16-bit PCM)")
+    parser.add_argument("input", help="noisy mono wav at 8 kHz or 16 kHz (the model is "
+                                      "chosen by its sample rate)")
+    parser.add_argument("output", help="where to write the denoised wav (16-bit PCM); must "
+                                       "not be the input")
     parser.add_argument("--clean", default=None,
                         help="clean reference wav: also report SI-SNR and SI-SNRi (dB)")
     parser.add_argument("--checkpoint", default=None,
-                        help="parameter file (.npz; default: the shipped sparse_qat.npz). "
-                             "--backend torch loads the .pt beside it")
+                        help="parameter file (.npz; default: the shipped sparse_qat.npz for "
+                             "the input's rate). --backend torch loads the .pt beside it")
     parser.add_argument("--chunk", type=int, default=64,
                         help="frames per Lava run call (state carries across calls)")
+    parser.add_argument("--level", choices=("match", "raw"), default="match",
+                        help="match: scale the output to the input's speech level (default); "
+                             "raw: the network's output gain")
 
 
 def run(args) -> dict:
+    import sys
     import time
     from pathlib import Path
-
-    import numpy as np
 
     from lava_llm import audio
     from lava_llm import validation as V
@@ -36,20 +49,30 @@ def run(args) -> dict:
     from lava_llm.run import check_backend
 
     backend = check_backend(args.backend, BACKENDS)
-    V.check_output_path("output", args.output, (".wav",))  # before any work
+    out_path = V.check_output_path("output", args.output, (".wav",))  # before any work
     V.check_int("--chunk", args.chunk, 1, V.MAX_CHUNK_FRAMES)
-    params = network.load_checkpoint(args.checkpoint)
+    in_path = Path(args.input)
+    for name, other in (("input", in_path), ("--clean", args.clean)):
+        if other is not None and audio.same_file(out_path, other):
+            raise ValueError(f"output {str(out_path)!r} is the same file as the {name} "
+                             f"{str(other)!r}; choose another output path")
+    noisy, sr = audio.read_wav(in_path)
+    ck = Path(args.checkpoint) if args.checkpoint else network.checkpoint_for_rate(
+        sr, str(in_path))
+    params = network.load_checkpoint(ck)
     den = network.Denoiser(params)
-    noisy, sr = audio.read_wav(args.input, den.sample_rate)
+    if sr != den.sample_rate:
+        raise ValueError(f"{str(in_path)!r} has sample rate {sr} Hz but the checkpoint "
+                         f"{str(ck)!r} expects {den.sample_rate} Hz; resample it first")
     clean = None
     if args.clean is not None:
         clean, _ = audio.read_wav(args.clean, den.sample_rate)
         if clean.shape != noisy.shape:
             raise ValueError(f"--clean has {clean.size} samples but the input has "
                              f"{noisy.size}; they must be the same length")
-    out_path = Path(args.output)
-    if not out_path.parent.exists():
-        raise FileNotFoundError(f"output folder {str(out_path.parent)!r} does not exist")
+    parent = out_path.parent if str(out_path.parent) else Path(".")
+    if not parent.is_dir():
+        raise FileNotFoundError(f"output folder {str(parent)!r} does not exist")
     import torch  # noqa: F401  (the STFT front end; its import time is not denoising time)
 
     den.denoise(noisy[: min(noisy.size, 2048)], "engine")  # warm up the front end's caches
@@ -57,7 +80,6 @@ def run(args) -> dict:
     if backend == "torch":
         from lava_llm.training import s5
 
-        ck = Path(args.checkpoint) if args.checkpoint else network.DEFAULT_CHECKPOINT
         pt = ck.with_suffix(".pt")
         if not pt.is_file():
             raise FileNotFoundError(f"--backend torch needs the torch checkpoint {str(pt)!r}")
@@ -69,13 +91,26 @@ def run(args) -> dict:
         with network.LavaStream(params, backend, chunk=args.chunk) as stream:
             mask = stream.process(feats)
         est = den.synthesise(spec, mask, noisy.size)
+    out = audio.prepare_output(est, noisy, level=args.level == "match")
     seconds = time.perf_counter() - t0
-    audio.write_wav(out_path, est, sr)
+    audio.write_pcm16(out_path, out["pcm"], sr)
+    written, _ = audio.read_wav_unchecked(out_path)
+    if out["limited_samples"]:
+        print(f"warning: the soft limiter acted on {out['limited_samples']} samples (peak "
+              f"{out['peak_before_limit']:.3f} of full scale before limiting)", file=sys.stderr)
+    if out["clipped_samples"]:
+        print(f"warning: {out['clipped_samples']} samples clipped at 16 bits", file=sys.stderr)
     result = {"seconds": round(seconds, 4),
-              "real_time_factor": round(seconds / (noisy.size / sr), 4)}
+              "real_time_factor": round(seconds / (noisy.size / sr), 4),
+              "gain": round(out["gain"], 6), "level": args.level,
+              "limited_samples": out["limited_samples"],
+              "clipped_samples": out["clipped_samples"],
+              "output_peak": round(float(abs(written).max()), 6)}
     if clean is not None:
-        result["si_snr_db"] = round(float(audio.si_snr(est, clean)), 3)
-        result["si_snri_db"] = round(float(audio.si_snri(est, noisy, clean)), 3)
-    result.update(backend=backend, output=str(out_path), samples=int(noisy.size),
-                  sample_rate=int(sr))
+        from lava_llm.models.denoiser import metrics
+
+        result.update(metrics.ndns_metrics(params, noisy, clean, written,
+                                           compute_seconds=seconds))
+    result.update(backend=backend, checkpoint=str(ck), output=str(out_path),
+                  samples=int(noisy.size), sample_rate=int(sr))
     return result

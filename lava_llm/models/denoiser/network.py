@@ -27,6 +27,20 @@ CHECKPOINT_DIR = Path(__file__).resolve().parent.parent.parent / "checkpoints" /
 DEFAULT_CHECKPOINT = CHECKPOINT_DIR / "sparse_qat.npz"
 #: Its torch state (for ``--backend torch`` and further training).
 DEFAULT_TORCH_CHECKPOINT = CHECKPOINT_DIR / "sparse_qat.pt"
+#: The shipped sparse models by sample rate (8 kHz: FSDD framing, 129 bins; 16 kHz: the N-DNS
+#: framing, 512-sample window, 128 hop, 257 bins).
+CHECKPOINTS = {8000: DEFAULT_CHECKPOINT,
+               16000: CHECKPOINT_DIR.parent / "s5_denoiser_16k" / "sparse_qat.npz"}
+
+
+def checkpoint_for_rate(sample_rate: int, name: str = "input") -> Path:
+    """The shipped sparse checkpoint for audio at ``sample_rate`` (8000 or 16000 Hz)."""
+    sr = int(sample_rate)
+    if sr not in CHECKPOINTS:
+        raise ValueError(f"{name} has sample rate {sr} Hz; the shipped denoisers run at "
+                         f"{', '.join(f'{r} Hz' for r in sorted(CHECKPOINTS))}: resample it "
+                         "first or pass --checkpoint")
+    return CHECKPOINTS[sr]
 
 
 def load_checkpoint(path=None) -> dict:

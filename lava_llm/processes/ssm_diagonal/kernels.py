@@ -249,33 +249,85 @@ def int_run(net: Net, feats_q: np.ndarray, state: dict | None = None,
     return mask, {"s_re": s_re_all, "s_im": s_im_all}
 
 
-def op_counts(net: Net, feats_q: np.ndarray) -> dict:
-    """Operations per time step of the fixed model on ``feats_q`` (mean over frames).
+#: N-DNS power proxy weight of one neuron update relative to one synaptic operation.
+NEURON_OP_WEIGHT = 10.0
 
-    ``synops``: multiply-accumulates of a non-zero weight with a NON-ZERO input, over
-    every weight product (encoder, B re/im, diagonal D, C re/im, GLU W, decoder), i.e. what an
-    event-driven chip does when zero activations send no message; ``synops_dense_input``: the
-    same with every input counted (non-zero weights only). ``neuron_ops``: neuron updates per
-    step: encoder ``H`` + per layer ``2P`` real state units (each 4 multiplies by Lambda_bar) +
-    ``3H`` (S5 output/ReLU, gate sigmoid, GLU product and residual) + decoder ``bins``.
-    ``power_proxy`` = ``synops + 10 * neuron_ops`` (Intel N-DNS).
+
+def neuron_ops(params: dict) -> int:
+    """Neuron updates per step: encoder ``H`` + per layer ``2P`` real state units (each 4
+    multiplies by Lambda_bar) + ``3H`` (S5 output/ReLU, gate sigmoid, GLU product and
+    residual) + decoder ``bins``. Every unit updates every step (dense activations)."""
+    L, P, H, F = dims(params)
+    return H + L * (2 * P + 3 * H) + F
+
+
+def op_counts(net, feats_q: np.ndarray | None = None) -> dict:
+    """Operations per time step of the fixed model: THE op-count definition of the S5
+    denoiser (benchmarks, docs and the Loihi 2 resource report use this function).
+
+    ``net``: a :class:`Net` or a parameter dict. ``synops``: multiply-accumulates of a
+    non-zero weight with a NON-ZERO input, over every weight product (encoder, B re/im,
+    diagonal D, C re/im, GLU W, decoder), mean over the frames of ``feats_q`` (16-bit input
+    frames ``(T, bins)``), i.e. what an event-driven chip does when zero activations send no
+    message; without ``feats_q`` every input counts (the static upper bound).
+    ``synops_dense_input``: every non-zero weight counted once per step. ``neuron_ops``:
+    :func:`neuron_ops`. ``power_proxy`` = ``synops + 10 * neuron_ops`` (the N-DNS proxy, per
+    step; times frames per second for Ops/s).
     """
-    trace: list = []
-    int_run(net, feats_q, trace=trace)
-    T = max(len(feats_q), 1)
-    syn = dense = 0.0
-    per: dict = {}
-    for name, mat, inp in trace:
-        mat = mat.tocsc(copy=True)
-        mat.eliminate_zeros()  # an entry quantised to 0 costs nothing
-        col_nnz = np.diff(mat.indptr)
-        n = float(((np.asarray(inp) != 0) @ col_nnz).sum()) / T
-        syn += n
-        dense += float(col_nnz.sum())
-        per[name] = per.get(name, 0.0) + n
-    neuron = net.H + net.L * (2 * net.P + 3 * net.H) + net.F
-    return {"synops": syn, "synops_dense_input": dense, "neuron_ops": float(neuron),
-            "power_proxy": syn + 10.0 * neuron, "synops_by_matrix": per, "frames": T}
+    if not isinstance(net, Net):
+        net = Net(net, "q")
+    mats = {"enc": [net.enc], "b_re": net.b_re, "b_im": net.b_im,
+            "d": [sp.csr_matrix(np.diag(net.a["d"][l])) for l in range(net.L)],
+            "c_re": net.c_re, "c_im": net.c_im, "w": net.w, "dec": [net.dec]}
+    dense = 0.0
+    for name, ms in mats.items():
+        for mat in ms:
+            m = mat.tocsc(copy=True)
+            m.eliminate_zeros()  # an entry quantised to 0 costs nothing
+            dense += float(m.nnz)
+    neur = float(neuron_ops(net.p))
+    if feats_q is None:
+        syn, per, T = dense, None, 0
+    else:
+        trace: list = []
+        int_run(net, feats_q, trace=trace)
+        T = max(len(feats_q), 1)
+        syn = 0.0
+        per: dict = {}
+        for name, mat, inp in trace:
+            mat = mat.tocsc(copy=True)
+            mat.eliminate_zeros()
+            col_nnz = np.diff(mat.indptr)
+            n = float(((np.asarray(inp) != 0) @ col_nnz).sum()) / T
+            syn += n
+            per[name] = per.get(name, 0.0) + n
+    return {"synops": syn, "synops_dense_input": dense, "neuron_ops": neur,
+            "power_proxy": syn + NEURON_OP_WEIGHT * neur, "synops_by_matrix": per,
+            "frames": T}
+
+
+def memory_bytes(params: dict) -> dict:
+    """Bytes of the fixed model's parameters (THE memory definition of the benchmarks).
+
+    ``values``: 8-bit weights (one byte per stored entry; complex B and C count re and im),
+    8-bit D, 16-bit Lambda_bar re/im (2 bytes each), 24-bit state biases re/im (4 bytes each),
+    2 bytes per encoder, decoder, S5-output and gate bias. ``indices``: one 16-bit column
+    index per stored entry of every pruned matrix (re and im share the pattern) plus one
+    16-bit row pointer per row; 0 for a matrix with no zero entries (stored dense).
+    ``total`` = values + indices.
+    """
+    L, P, H, F = dims(params)
+    nz = nnz(params)
+    vals = (nz["enc"] + 2 * nz["b"] + 2 * nz["c"] + nz["w"] + nz["dec"] + L * H)  # 8 bit
+    vals += 2 * 2 * L * P                                    # Lambda_bar re/im, 16 bit
+    vals += 4 * 2 * L * P                                    # state bias re/im, 24 bit
+    vals += 2 * (H + F + 2 * L * H)                          # enc, dec, y, gate biases
+    idx = 0
+    for k in SPARSE:
+        rows, cols = matrix_shape(k, params)
+        if nz[k] < rows * cols:
+            idx += 2 * nz[k] + 2 * (rows + 1)
+    return {"values": int(vals), "indices": int(idx), "total": int(vals + idx)}
 
 
 # --------------------------------------------------------------------------- export

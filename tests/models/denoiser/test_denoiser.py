@@ -97,8 +97,13 @@ def test_cli_bad_input(tmp_path, capsys):
     assert main(["denoise", str(stereo), str(tmp_path / "o.wav")]) == 2
     assert "2 channels" in capsys.readouterr().err
     wide = tmp_path / "wide.wav"
-    sf.write(str(wide), np.zeros(1600) + 0.1, 16000)
+    sf.write(str(wide), np.zeros(2205) + 0.1, 22050)
     assert main(["denoise", str(wide), str(tmp_path / "o.wav")]) == 2
+    assert "22050 Hz" in capsys.readouterr().err
+    ck16 = tmp_path / "a16.wav"
+    sf.write(str(ck16), np.zeros(1600) + 0.1, 16000)
+    assert main(["denoise", str(ck16), str(tmp_path / "o.wav"), "--checkpoint",
+                 str(network.DEFAULT_CHECKPOINT)]) == 2
     assert "expects 8000 Hz" in capsys.readouterr().err
     assert main(["denoise", str(tmp_path / "none.wav"), str(tmp_path / "o.wav")]) == 2
 
