@@ -38,6 +38,9 @@ import numpy as np
 from lava_llm.validation import check_choice, check_int
 
 NOISE_TYPES = ("white", "pink", "brown", "hum", "babble")
+#: Every kind :func:`make_noise` makes: the training mix plus ``talker`` (ONE competing talker
+#: of another speaker; for the generalisation benchmark, not in the default training mix).
+ALL_NOISE_TYPES = NOISE_TYPES + ("talker",)
 SPLITS = ("train", "test")
 FSDD_RATE = 8000
 _FSDD_RE = re.compile(r"^(\d)_([A-Za-z]+)_(\d+)\.wav$")
@@ -57,15 +60,24 @@ def _recordings_dir(fsdd_dir) -> Path:
     return path
 
 
+def _dirs(fsdd_dir) -> list:
+    return list(fsdd_dir) if isinstance(fsdd_dir, (list, tuple)) else [fsdd_dir]
+
+
 def fsdd_files(fsdd_dir, split: str) -> list[tuple[Path, int, str, int]]:
     """``(path, digit, speaker, index)`` of the FSDD recordings of ``split``, sorted by name.
 
-    Official split: recording index 0-4 is ``"test"``, 5-49 is ``"train"``.
+    Official split: recording index 0-4 is ``"test"``, 5-49 is ``"train"``. ``fsdd_dir``: one
+    folder or a list of folders in the FSDD layout (e.g. FSDD plus
+    :func:`lava_llm.data.espeak_voices.build_espeak_digits`).
     """
     check_choice("split", split, SPLITS)
-    rec = _recordings_dir(fsdd_dir)
+    paths = []
+    for d in _dirs(fsdd_dir):
+        paths += sorted(_recordings_dir(d).glob("*.wav"))
+    rec = ", ".join(str(_recordings_dir(d)) for d in _dirs(fsdd_dir))
     out = []
-    for p in sorted(rec.glob("*.wav")):
+    for p in paths:
         m = _FSDD_RE.match(p.name)
         if not m:
             continue
@@ -139,7 +151,7 @@ def make_noise(kind: str, n: int, rng: np.random.Generator, *, sample_rate: int 
 
     ``babble`` needs ``babble_pool``: utterances (of other speakers) to draw 3-6 talkers from.
     """
-    check_choice("kind", kind, NOISE_TYPES)
+    check_choice("kind", kind, ALL_NOISE_TYPES)
     check_int("n", n, 1)
     if kind == "white":
         x = rng.standard_normal(n)
@@ -156,10 +168,10 @@ def make_noise(kind: str, n: int, rng: np.random.Generator, *, sample_rate: int 
                 x += rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * k * f0 * t
                                                          + rng.uniform(0, 2 * np.pi))
         x = _unit_rms(x) + 0.03 * rng.standard_normal(n)
-    else:  # babble
+    else:  # babble (3-6 talkers) or one competing talker
         if not babble_pool:
-            raise ValueError("kind='babble' needs a non-empty babble_pool of utterances")
-        talkers = int(rng.integers(3, 7))
+            raise ValueError(f"kind={kind!r} needs a non-empty babble_pool of utterances")
+        talkers = 1 if kind == "talker" else int(rng.integers(3, 7))
         x = np.zeros(n)
         for j in rng.choice(len(babble_pool), size=talkers, replace=len(babble_pool) < talkers):
             x += _unit_rms(_fit_length(np.asarray(babble_pool[j]), n, rng))
@@ -209,10 +221,16 @@ def _make_clip(utts: list[np.ndarray], n: int, rng: np.random.Generator, sr: int
 def build_noisy_fsdd(fsdd_dir, out_dir, *, split: str = "train", n_clips: int, seed: int,
                      sample_rate: int = FSDD_RATE, min_seconds: float = 2.0,
                      max_seconds: float = 4.0, snr_range: tuple[float, float] = (-5.0, 20.0),
-                     overwrite: bool = False) -> Path:
+                     kinds: ty.Sequence[str] = NOISE_TYPES,
+                     speakers: ty.Sequence[str] | None = None,
+                     exclude_speakers: ty.Sequence[str] = (), overwrite: bool = False) -> Path:
     """Write ``n_clips`` noisy/clean pairs from the FSDD ``split`` into ``out_dir`` (N-DNS layout).
 
-    See the module docstring for the recipe. If ``out_dir/manifest.json`` already records the
+    See the module docstring for the recipe. ``fsdd_dir``: a folder or a list of folders in the
+    FSDD layout (extra voices). ``kinds``: the noise kinds drawn from (default
+    :data:`NOISE_TYPES`; ``("talker",)`` for one competing talker). ``speakers`` /
+    ``exclude_speakers``: keep only / drop these speakers as the clean voice (babble and
+    competing talkers still come from the other speakers of the split). If ``out_dir/manifest.json`` already records the
     same build arguments and all files exist, nothing is rewritten (a cache). A folder built with
     other arguments raises unless ``overwrite=True``.
 
@@ -232,12 +250,24 @@ def build_noisy_fsdd(fsdd_dir, out_dir, *, split: str = "train", n_clips: int, s
     lo, hi = (float(v) for v in snr_range)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
         raise ValueError(f"snr_range must be finite (low, high) with low <= high, got {snr_range}")
+    kinds = tuple(kinds)
+    if not kinds:
+        raise ValueError("kinds must name at least one noise kind")
+    for k in kinds:
+        check_choice("kinds", k, ALL_NOISE_TYPES)
     files = fsdd_files(fsdd_dir, split)
     out = Path(out_dir)
-    params = {"version": _BUILD_VERSION, "fsdd_dir": str(_recordings_dir(fsdd_dir).resolve()),
+    dirs = [str(_recordings_dir(d).resolve()) for d in _dirs(fsdd_dir)]
+    params = {"version": _BUILD_VERSION, "fsdd_dir": dirs[0] if len(dirs) == 1 else dirs,
               "split": split, "n_clips": int(n_clips), "seed": int(seed),
               "sample_rate": int(sample_rate), "min_seconds": float(min_seconds),
               "max_seconds": float(max_seconds), "snr_range": [lo, hi]}
+    if kinds != NOISE_TYPES:
+        params["kinds"] = list(kinds)
+    if speakers is not None:
+        params["speakers"] = sorted(speakers)
+    if exclude_speakers:
+        params["exclude_speakers"] = sorted(exclude_speakers)
     manifest_path = out / "manifest.json"
     if manifest_path.exists():
         old = json.loads(manifest_path.read_text())
@@ -259,16 +289,21 @@ def build_noisy_fsdd(fsdd_dir, out_dir, *, split: str = "train", n_clips: int, s
     for p, _, speaker, _ in files:
         by_speaker.setdefault(speaker, []).append(_read_mono(p, sample_rate)[0])
         names.setdefault(speaker, []).append(p.name)
-    speakers = sorted(by_speaker)
+    everyone = sorted(by_speaker)
+    voices = [v for v in everyone if (speakers is None or v in speakers)
+              and v not in set(exclude_speakers)]
+    if not voices:
+        raise ValueError(f"no speaker left for split={split!r} (speakers={speakers}, "
+                         f"exclude_speakers={list(exclude_speakers)}; have {everyone})")
     clips = []
     for i in range(n_clips):
         n = int(round(rng.uniform(min_seconds, max_seconds) * sample_rate))
-        spk = speakers[int(rng.integers(len(speakers)))]
+        spk = voices[int(rng.integers(len(voices)))]
         clean, used = _make_clip(by_speaker[spk], n, rng, sample_rate)
         clean *= 10.0 ** (rng.uniform(-30.0, -20.0) / 20.0) / max(
             float(np.sqrt(np.mean(clean ** 2))), 1e-12)
-        kind = NOISE_TYPES[int(rng.integers(len(NOISE_TYPES)))]
-        pool = [u for s in speakers if s != spk for u in by_speaker[s]] or by_speaker[spk]
+        kind = kinds[int(rng.integers(len(kinds)))]
+        pool = [u for s in everyone if s != spk for u in by_speaker[s]] or by_speaker[spk]
         noise = make_noise(kind, n, rng, sample_rate=sample_rate, babble_pool=pool)
         snr = float(rng.uniform(lo, hi))
         noisy, noise = mix_at_snr(clean, noise, snr)
@@ -293,7 +328,11 @@ class NDNSDataset:
 
     ``root/noisy/*_fileid_N.wav`` pairs with ``root/clean/clean_fileid_N.wav``. Works on folders
     written by :func:`build_noisy_fsdd` and on real N-DNS training/validation folders.
-    ``dataset[i]`` returns ``(noisy, clean)`` float32 mono arrays of equal length.
+    ``dataset[i]`` returns ``(noisy, clean)`` float32 mono arrays of equal length; the dataset is
+    a Python sequence (``len``, negative indices, ``IndexError`` past the end, so ``for noisy,
+    clean in dataset`` and ``list(dataset)`` work). Nothing is held in memory: every item (and
+    :meth:`segment`, a crop read from disk without loading the whole file) is read on demand,
+    so training streams from a folder of any size.
 
     Parameters
     ----------
@@ -333,6 +372,7 @@ class NDNSDataset:
         self.fileids = sorted(noisy)
         self.noisy_paths = [noisy[k] for k in self.fileids]
         self.clean_paths = [clean[k] for k in self.fileids]
+        self.lengths: list[int] = []
         rate = sample_rate
         for pn, pc in zip(self.noisy_paths, self.clean_paths):
             inf_n, inf_c = sf.info(str(pn)), sf.info(str(pc))
@@ -348,6 +388,7 @@ class NDNSDataset:
             if inf_n.frames != inf_c.frames:
                 raise ValueError(f"{pn} has {inf_n.frames} samples but {pc} has "
                                  f"{inf_c.frames}; noisy and clean must be the same length")
+            self.lengths.append(int(inf_n.frames))
         self.sample_rate = int(rate)
 
     @staticmethod
@@ -367,9 +408,38 @@ class NDNSDataset:
     def __len__(self) -> int:
         return len(self.fileids)
 
-    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        i = check_int("index", i, -len(self), len(self) - 1)
-        return (_read_mono(self.noisy_paths[i])[0], _read_mono(self.clean_paths[i])[0])
+    def _index_of(self, i) -> int:
+        if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"NDNSDataset indices must be integers, got {type(i).__name__}")
+        n = len(self)
+        if not -n <= int(i) < n:
+            raise IndexError(f"index {int(i)} out of range for {n} pairs")
+        return int(i) % n
+
+    def __getitem__(self, i) -> tuple[np.ndarray, np.ndarray]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        k = self._index_of(i)
+        return (_read_mono(self.noisy_paths[k])[0], _read_mono(self.clean_paths[k])[0])
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield self[k]
+
+    def segment(self, i, start: int, frames: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(noisy, clean)`` samples ``start .. start + frames`` of pair ``i`` read from disk
+        (only that part of each file; zero-padded past the end)."""
+        import soundfile as sf
+
+        k = self._index_of(i)
+        start = check_int("start", start, 0)
+        frames = check_int("frames", frames, 1)
+        out = []
+        for path in (self.noisy_paths[k], self.clean_paths[k]):
+            x = sf.read(str(path), start=start, frames=frames, dtype="float32",
+                        always_2d=True)[0][:, 0]
+            out.append(np.pad(x, (0, frames - x.size)))
+        return out[0], out[1]
 
     def __repr__(self) -> str:
         return f"NDNSDataset({str(self.root)!r}, {len(self)} pairs, {self.sample_rate} Hz)"

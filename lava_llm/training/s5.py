@@ -407,16 +407,28 @@ def magnitude_prune(model: S5Denoiser, sparsity: float) -> None:
 
 
 # --------------------------------------------------------------------------- training
-def _crops(pairs, n: int, length: int, rng: np.random.Generator):
+def _crops(data, n: int, length: int, rng: np.random.Generator):
+    """``n`` random crops of ``length`` samples: a random pair, a random offset. A dataset with
+    ``lengths`` and ``segment(i, start, frames)`` (:class:`NDNSDataset`) is read from disk crop
+    by crop (bounded memory); any other sequence of ``(noisy, clean)`` is indexed."""
     noisy, clean = [], []
+    seg = getattr(data, "segment", None)
+    lengths = getattr(data, "lengths", None)
     for _ in range(n):
-        a, b = pairs[int(rng.integers(len(pairs)))]
-        if len(a) < length:
-            a = np.pad(a, (0, length - len(a)))
-            b = np.pad(b, (0, length - len(b)))
-        o = int(rng.integers(len(a) - length + 1))
-        noisy.append(a[o:o + length])
-        clean.append(b[o:o + length])
+        i = int(rng.integers(len(data)))
+        if seg is not None and lengths is not None:
+            o = int(rng.integers(max(int(lengths[i]) - length, 0) + 1))
+            a, b = seg(i, o, length)
+        else:
+            a, b = data[i]
+            a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+            if len(a) < length:
+                a = np.pad(a, (0, length - len(a)))
+                b = np.pad(b, (0, length - len(b)))
+            o = int(rng.integers(len(a) - length + 1))
+            a, b = a[o:o + length], b[o:o + length]
+        noisy.append(a)
+        clean.append(b)
     return (torch.tensor(np.stack(noisy), dtype=torch.float32),
             torch.tensor(np.stack(clean), dtype=torch.float32))
 
@@ -425,8 +437,9 @@ def train_denoiser(model: S5Denoiser, data, steps: int, *, sparsity: float = 0.0
                    qat: bool = False, seed: int = 0, batch_size: int = 8,
                    crop_seconds: float = 1.5, lr: float = 3e-3, progress: bool = False,
                    log_every: int = 50) -> dict:
-    """Train ``model`` in place on ``data`` (sequence of ``(noisy, clean)`` arrays) to
-    maximise SI-SNR of the denoised waveform (Adam, cosine learning rate).
+    """Train ``model`` in place on ``data`` (sequence of ``(noisy, clean)`` arrays, e.g. an
+    :class:`~lava_llm.data.noisy_fsdd.NDNSDataset`, streamed: only one batch of crops is in
+    memory) to maximise SI-SNR of the denoised waveform (Adam, cosine learning rate).
 
     ``sparsity`` in [0, 1): iterative magnitude pruning target (see :func:`sparsity_at`).
     ``qat``: fake-quantised training in the last ``QAT_FRACTION`` of the steps (BN frozen).
@@ -435,10 +448,9 @@ def train_denoiser(model: S5Denoiser, data, steps: int, *, sparsity: float = 0.0
     steps = V.check_int("steps", steps, 1)
     if not 0 <= sparsity < 1:
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
-    pairs = [(np.asarray(a, np.float32), np.asarray(b, np.float32)) for a, b in data]
-    if not pairs:
+    if len(data) == 0:
         raise ValueError("data is empty")
-    model.calib_waves = [a for a, _ in pairs[:8]]
+    model.calib_waves = [np.asarray(data[i][0], np.float32) for i in range(min(8, len(data)))]
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     length = int(crop_seconds * model.config.sample_rate)
@@ -462,7 +474,7 @@ def train_denoiser(model: S5Denoiser, data, steps: int, *, sparsity: float = 0.0
             if target > 0:
                 magnitude_prune(model, target)
             current = target
-        noisy, clean = _crops(pairs, batch_size, length, rng)
+        noisy, clean = _crops(data, batch_size, length, rng)
         est = model(noisy)
         loss = -audio.si_snr(est, clean).mean()
         opt.zero_grad()

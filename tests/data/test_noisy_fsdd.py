@@ -152,8 +152,67 @@ def test_reader_errors(tmp_path):
     _pair(good, 1)
     ds = NDNSDataset(good)
     assert ds.fileids == [1, 3] and len(ds[-1][0]) == 800
-    with pytest.raises(ValueError, match="index"):
+    with pytest.raises(IndexError, match="index 2 out of range"):
         ds[2]
+
+
+def _ndns_folder(root, n_pairs, rate=16000, seconds=(0.5, 1.2), seed=0):
+    """A tiny synthetic N-DNS folder as the challenge's synthesizer names it."""
+    rng = np.random.default_rng(seed)
+    for sub in ("noisy", "clean", "noise"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    t_all = []
+    for fid in range(n_pairs):
+        n = int(rng.uniform(*seconds) * rate)
+        t = np.arange(n) / rate
+        clean = 0.2 * np.sin(2 * np.pi * rng.uniform(150, 400) * t) * np.hanning(n)
+        noise = 0.05 * rng.standard_normal(n)
+        name = f"book_{fid:05d}_chp_0001_reader_0001_0_snr{fid % 20}_tl-30_fileid_{fid}.wav"
+        sf.write(str(root / "noisy" / name), clean + noise, rate, subtype="PCM_16")
+        sf.write(str(root / "clean" / f"clean_fileid_{fid}.wav"), clean, rate, subtype="PCM_16")
+        sf.write(str(root / "noise" / f"noise_fileid_{fid}.wav"), noise, rate, subtype="PCM_16")
+        t_all.append(n)
+    return t_all
+
+
+def test_dataset_is_a_python_sequence(tmp_path):
+    lengths = _ndns_folder(tmp_path, 5)
+    ds = NDNSDataset(tmp_path)
+    assert len(ds) == 5 and ds.sample_rate == 16000 and ds.lengths == lengths
+    items = list(ds)                                    # iteration stops at IndexError
+    assert len(items) == 5
+    assert np.array_equal(ds[-1][0], items[4][0]) and np.array_equal(ds[-5][1], items[0][1])
+    with pytest.raises(IndexError):
+        ds[5]
+    with pytest.raises(IndexError):
+        ds[-6]
+    with pytest.raises(TypeError, match="integers"):
+        ds["0"]
+    assert len(ds[1:3]) == 2
+    a, b = ds.segment(2, 100, 300)
+    assert np.array_equal(a, items[2][0][100:400]) and np.array_equal(b, items[2][1][100:400])
+    a, _ = ds.segment(0, lengths[0] - 10, 50)               # zero-padded past the end
+    assert a.shape == (50,) and np.all(a[10:] == 0)
+
+
+def test_training_streams_from_an_ndns_folder(tmp_path, monkeypatch):
+    from lava_llm.training import s5
+
+    _ndns_folder(tmp_path / "train", 6)
+    ds = NDNSDataset(tmp_path / "train")
+    reads = []
+    orig = NDNSDataset.segment
+
+    def spy(self, i, start, frames):
+        reads.append(frames)
+        return orig(self, i, start, frames)
+
+    monkeypatch.setattr(NDNSDataset, "segment", spy)
+    model = s5.S5Denoiser(s5.DenoiserConfig(sample_rate=16000, d_model=8, d_state=8,
+                                            n_layers=1), seed=0)
+    hist = s5.train_denoiser(model, ds, 3, batch_size=2, crop_seconds=0.25, seed=0)
+    assert len(hist["loss"]) == 3 and np.all(np.isfinite(hist["loss"]))
+    assert reads == [4000] * 6                      # crops read from disk, never whole files
 
 
 def test_noise_spectra_and_mixing():
