@@ -22,7 +22,8 @@ import numpy as np
 def run_trial(spec: dict) -> dict:
     """Train and measure one model. ``spec``: ``train_dir``, ``test_dir``, ``d_model``,
     ``d_state`` (default d_model), ``n_layers`` (2), ``sparsity``, ``seed``, ``steps``,
-    ``crop_seconds`` (1.5), ``batch_size`` (8), ``n_test`` (all), ``qat`` (True)."""
+    ``crop_seconds`` (1.5), ``batch_size`` (8), ``n_test`` (all), ``qat`` (True);
+    ``test_dirs``: ``{name: folder}`` more test sets (``si_snri_db_<name>`` in the result)."""
     import time
 
     import torch
@@ -50,16 +51,26 @@ def run_trial(spec: dict) -> dict:
     params = s5.export_fixed(model)
     den = Denoiser(params)
     n_test = int(spec.get("n_test", len(test)))
-    snri, syn, proxy = [], [], []
-    for i in range(min(n_test, len(test))):
-        noisy, clean = (np.asarray(a, np.float64) for a in test[i])
-        out = audio.prepare_output(den.denoise(noisy, "engine"), noisy)["wave"]
-        snri.append(audio.si_snri(out, noisy, clean))
-        ops = kernels.op_counts(den.net("q"), den.quantize(den.analyse(noisy)[1]))
-        syn.append(ops["synops"])
-        proxy.append(ops["power_proxy"])
+
+    def measure(ds):
+        snri, syn, proxy = [], [], []
+        for i in range(min(n_test, len(ds))):
+            noisy, clean = (np.asarray(a, np.float64) for a in ds[i])
+            out = audio.prepare_output(den.denoise(noisy, "engine"), noisy)["wave"]
+            snri.append(audio.si_snri(out, noisy, clean))
+            ops = kernels.op_counts(den.net("q"), den.quantize(den.analyse(noisy)[1]))
+            syn.append(ops["synops"])
+            proxy.append(ops["power_proxy"])
+        return snri, syn, proxy
+
+    snri, syn, proxy = measure(test)
+    extra = {}
+    for name, d in dict(spec.get("test_dirs", {})).items():
+        extra[f"si_snri_db_{name}"] = float(np.mean(measure(
+            NDNSDataset(d, sample_rate=train.sample_rate))[0]))
     mem = kernels.memory_bytes(params)
-    res = {k: spec[k] for k in spec if k not in ("train_dir", "test_dir")}
+    res = {k: spec[k] for k in spec if k not in ("train_dir", "test_dir", "test_dirs")}
+    res.update(extra)
     res.update(si_snri_db=float(np.mean(snri)), weight_sparsity=float(hist["sparsity"]),
                synops=float(np.mean(syn)), power_proxy=float(np.mean(proxy)),
                neuron_ops=float(kernels.neuron_ops(params)), bytes=mem["total"],
