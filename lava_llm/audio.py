@@ -313,6 +313,9 @@ def write_pcm16(path, pcm, sample_rate: int) -> Path:
     os.close(fd)
     try:
         sf.write(tmp, pcm.reshape(-1), int(sample_rate), subtype="PCM_16", format="WAV")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)       # mkstemp makes 0600; give a normal file's mode
         os.replace(tmp, p)
     except BaseException:
         if os.path.exists(tmp):

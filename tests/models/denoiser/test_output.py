@@ -124,3 +124,10 @@ def test_unsupported_rate_names_the_shipped_rates(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "44100 Hz" in err and "8000 Hz" in err and "16000 Hz" in err
     assert not (tmp_path / "o.wav").exists()
+
+
+def test_written_file_has_a_normal_mode(tmp_path):
+    p = audio.write_wav(tmp_path / "m.wav", np.zeros(10), 8000)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (p.stat().st_mode & 0o777) == (0o666 & ~umask)
