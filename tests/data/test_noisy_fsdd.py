@@ -267,3 +267,56 @@ def test_real_fsdd_build(tmp_path):
     assert len(ds) == 10
     for clip in manifest["clips"]:
         assert all(int(s[:-4].split("_")[2]) < 5 for s in clip["sources"])
+
+
+def test_speaker_selection_kinds_and_several_folders(fake_fsdd, tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    for d in range(2):
+        for idx in (0, 5):
+            sf.write(str(extra / f"{d}_dan_{idx}.wav"),
+                     0.2 * np.sin(np.arange(3000) / (3 + d)).astype(np.float32), SR)
+    both = [fake_fsdd, extra]
+    assert {s for _, _, s, _ in fsdd_files(both, "train")} == {"ann", "bob", "cat", "dan"}
+    out = build_noisy_fsdd(both, tmp_path / "only_dan", split="train", n_clips=4, seed=0,
+                           speakers=["dan"], kinds=("talker",))
+    man = json.loads((out / "manifest.json").read_text())
+    assert {c["speaker"] for c in man["clips"]} == {"dan"}
+    assert {c["kind"] for c in man["clips"]} == {"talker"}
+    out = build_noisy_fsdd(both, tmp_path / "no_dan", split="train", n_clips=6, seed=0,
+                           exclude_speakers=["dan"])
+    man = json.loads((out / "manifest.json").read_text())
+    assert "dan" not in {c["speaker"] for c in man["clips"]}
+    with pytest.raises(ValueError, match="no speaker left"):
+        build_noisy_fsdd(fake_fsdd, tmp_path / "none", split="train", n_clips=2, seed=0,
+                         speakers=["zed"])
+    with pytest.raises(ValueError, match="kinds"):
+        build_noisy_fsdd(fake_fsdd, tmp_path / "bad", split="train", n_clips=2, seed=0,
+                         kinds=("rain",))
+
+
+def test_one_competing_talker_is_one_voice():
+    rng = np.random.default_rng(0)
+    pool = [np.sin(np.arange(500) * f) for f in (0.1, 0.2, 0.3, 0.4)]
+    x = make_noise("talker", 2000, rng, babble_pool=pool)
+    spec = np.abs(np.fft.rfft(x))
+    assert np.sqrt(np.mean(x ** 2)) == pytest.approx(1.0, rel=1e-6)
+    assert np.sum(spec > 0.2 * spec.max()) <= 6           # one tone, not a mixture
+
+
+def test_espeak_voices_build_like_fsdd(tmp_path):
+    from lava_llm.data import espeak_voices as ev
+
+    if ev.espeak_binary() is None:
+        pytest.skip("espeak-ng is not installed (apt-get install -y espeak-ng)")
+    out = ev.build_espeak_digits(tmp_path / "es", sample_rate=8000, takes=6,
+                                 voices=ev.VOICES[:1])
+    names = sorted(p.name for p in out.glob("*.wav"))
+    assert len(names) == 60 and "7_espeaka_5.wav" in names
+    test = fsdd_files(out, "test")
+    assert len(test) == 50 and {s for _, _, s, _ in test} == {"espeaka"}
+    x, sr = sf.read(str(out / "3_espeaka_0.wav"))
+    assert sr == 8000 and 0.2 < len(x) / sr < 1.5 and 0.45 < np.abs(x).max() <= 0.51
+    mtime = (out / "3_espeaka_0.wav").stat().st_mtime_ns
+    ev.build_espeak_digits(tmp_path / "es", sample_rate=8000, takes=6, voices=ev.VOICES[:1])
+    assert (out / "3_espeaka_0.wav").stat().st_mtime_ns == mtime      # cached
