@@ -63,40 +63,76 @@ def summarise(results: list[dict]) -> list[dict]:
 
 
 def iso_table(rows: list[dict]) -> list[dict]:
+    """Per sparse configuration: the dense compute / memory needed for its mean SI-SNRi (and
+    for mean -+ one standard error over seeds: the ratio's interval), from the dense front."""
     from lava_llm.training.s5_study import iso_cost
 
     dense = [r for r in rows if r["kind"] == "dense"]
+    front_c = [(d["power_proxy"], d["si_snri_db"]) for d in dense]
+    front_m = [(d["bytes"], d["si_snri_db"]) for d in dense]
+
+    def ratio(cost, front, q):
+        c = iso_cost(front, q)
+        return None if c is None else cost / c
+
+    def fmt(v):
+        return None if v is None else round(v, 3)
+
     out = []
     for r in rows:
         if r["kind"] != "sparse":
             continue
-        c = iso_cost([(d["power_proxy"], d["si_snri_db"]) for d in dense], r["si_snri_db"])
-        m = iso_cost([(d["bytes"], d["si_snri_db"]) for d in dense], r["si_snri_db"])
+        q = r["si_snri_db"]
+        sem = r["si_snri_std"] / np.sqrt(max(r["seeds"], 1))
+        c = iso_cost(front_c, q)
+        m = iso_cost(front_m, q)
         out.append({"sparse model": f"H={r['d_model']}, {r['sparsity']:.0%} sparse",
-                    "si_snri_db": r["si_snri_db"],
+                    "si_snri_db": q, "sem_db": round(float(sem), 3),
                     "dense-equivalent power proxy": None if c is None else round(c),
                     "compute ratio": None if c is None else round(r["power_proxy"] / c, 3),
+                    "compute ratio at mean -+ sem": [fmt(ratio(r["power_proxy"], front_c,
+                                                               q + k * sem)) for k in (1, -1)],
                     "dense-equivalent bytes": None if m is None else round(m),
-                    "memory ratio": None if m is None else round(r["bytes"] / m, 3)})
+                    "memory ratio": None if m is None else round(r["bytes"] / m, 3),
+                    "memory ratio at mean -+ sem": [fmt(ratio(r["bytes"], front_m, q + k * sem))
+                                                    for k in (1, -1)]})
     return out
 
 
 def verdict(iso: list[dict]) -> str:
+    """The claim (<= 0.5x compute AND <= 0.64x memory at iso-accuracy) against the grid:
+    REPRODUCED only if some configuration meets both even at its pessimistic end (mean - one
+    standard error over seeds); MET IN THE MEAN ONLY if it meets them at the mean alone."""
     ok = [r for r in iso if r["compute ratio"] is not None and r["memory ratio"] is not None]
     if not ok:
         return ("Not testable on this grid: no sparse model's mean SI-SNRi falls inside the "
                 "dense front's range.")
+
+    def meets(c, m):
+        return c is not None and m is not None and c <= 0.5 and m <= 0.64
+
+    robust = [r for r in ok if meets(r["compute ratio at mean -+ sem"][1],
+                                     r["memory ratio at mean -+ sem"][1])]
+    mean_only = [r for r in ok if meets(r["compute ratio"], r["memory ratio"])]
+    head = ("REPRODUCED" if robust else "MET IN THE MEAN ONLY, WITHIN SEED NOISE" if mean_only
+            else "NOT REPRODUCED")
     best_c = min(ok, key=lambda r: r["compute ratio"])
     best_m = min(ok, key=lambda r: r["memory ratio"])
-    both = [r for r in ok if r["compute ratio"] <= 0.5 and r["memory ratio"] <= 0.64]
-    head = ("REPRODUCED" if both else "NOT REPRODUCED")
-    return (f"Claim (2x less compute AND 36 % less memory at iso-accuracy): **{head}** on this "
-            f"grid. Best compute ratio {best_c['compute ratio']:.2f}x ({best_c['sparse model']}, "
-            f"memory {best_c['memory ratio']:.2f}x); best memory ratio "
-            f"{best_m['memory ratio']:.2f}x ({best_m['sparse model']}, compute "
-            f"{best_m['compute ratio']:.2f}x). Claimed: <= 0.50x compute, <= 0.64x memory."
-            + (f" Configurations meeting both: {', '.join(r['sparse model'] for r in both)}."
-               if both else ""))
+    worse = [r for r in ok if r["compute ratio"] > 1 or r["memory ratio"] > 1]
+    text = (f"Claim (2x less compute AND 36 % less memory than a dense model of equal SI-SNRi): "
+            f"**{head}** on this grid. Best compute ratio {best_c['compute ratio']:.2f}x "
+            f"({best_c['sparse model']}; memory {best_c['memory ratio']:.2f}x), best memory ratio "
+            f"{best_m['memory ratio']:.2f}x ({best_m['sparse model']}; compute "
+            f"{best_m['compute ratio']:.2f}x); claimed <= 0.50x and <= 0.64x.")
+    for r in mean_only:
+        lo_c, hi_c = sorted(v for v in r["compute ratio at mean -+ sem"] if v is not None)
+        lo_m, hi_m = sorted(v for v in r["memory ratio at mean -+ sem"] if v is not None)
+        text += (f" {r['sparse model']} meets both at its mean, but over mean -+ one standard "
+                 f"error of its {r['sem_db']:.2f} dB seed spread the ratios span "
+                 f"{lo_c:.2f}-{hi_c:.2f}x compute and {lo_m:.2f}-{hi_m:.2f}x memory.")
+    text += (f" {len(worse)} of {len(ok)} testable sparse configurations need MORE compute or "
+             "memory than an equally good dense model.")
+    return text
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -151,7 +187,16 @@ def main(argv=None) -> int:
     ap.add_argument("--address", default=None, help="Ray cluster address (default: local)")
     ap.add_argument("--cpus", type=int, default=None, help="local Ray CPUs (default: all)")
     ap.add_argument("--name", default="s5_iso_accuracy")
+    ap.add_argument("--resummarise", action="store_true",
+                    help="recompute the tables and plot from the trials stored in "
+                         "benchmarks/results/NAME.json (no training)")
     args = ap.parse_args(argv)
+    if args.resummarise:
+        import json
+
+        old = json.loads((RESULTS / f"{args.name}.json").read_text())
+        return report(args, old["trials"], old["wall_s"], old["command"],
+                      old.get("n_grid"), old.get("settings"))
     if args.seeds < 1 or args.steps < 1:
         raise SystemExit("--seeds and --steps must be >= 1")
     from lava_llm.data.noisy_fsdd import build_noisy_fsdd
@@ -174,6 +219,14 @@ def main(argv=None) -> int:
                                                      f"({time.time() - t0:.0f} s)",
                                                      file=sys.stderr))
     wall = time.time() - t0
+    cmd = "benchmarks/s5_iso_accuracy.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    settings = {"seeds": args.seeds, "steps": args.steps, "n_test": args.n_test}
+    return report(args, results, wall, cmd.strip(), len(grid), settings)
+
+
+def report(args, results, wall, cmd, n_grid=None, settings=None) -> int:
+    settings = settings or {"seeds": args.seeds, "steps": args.steps, "n_test": args.n_test}
+    n_grid = n_grid or len({(r["d_model"], r["sparsity"]) for r in results})
     rows = summarise(results)
     iso = iso_table(rows)
     claim = verdict(iso)
@@ -181,17 +234,20 @@ def main(argv=None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(rows, png)
     notes = "\n".join([
-        f"{len(results)} trials ({len(grid)} configurations x {args.seeds} seeds), "
-        f"{args.steps} training steps each (8 kHz noisy-FSDD, 400 train clips; short budget: "
-        f"the shipped model uses 3000), SI-SNRi of the fixed-point engine on {args.n_test} "
-        f"test clips; {wall / 60:.1f} min wall through Ray. All layers H = P, 2 layers. "
-        f"Plot: `benchmarks/results/{png.name}`.", "",
-        "#### Iso-accuracy (sparse vs the dense Pareto front, log-linear interpolation)", "",
+        f"{len(results)} trials ({n_grid} configurations x {settings['seeds']} seeds), "
+        f"{settings['steps']} training steps each (8 kHz noisy-FSDD, 400 train clips; short "
+        f"budget: the shipped model uses 3000), SI-SNRi of the fixed-point engine on the "
+        f"written output of {settings['n_test']} test clips; {wall / 60:.1f} min wall through "
+        "Ray on the shared 2-core machine (load average 8-10 from other jobs; each trial got "
+        "~20 % of a core). All layers H = P, 2 layers. Compute = power proxy per 8 ms step "
+        "(kernels.op_counts), memory = kernels.memory_bytes. Plot: "
+        f"`benchmarks/results/{png.name}`.", "",
+        "#### Iso-accuracy (sparse vs the dense Pareto front of means, log-linear interpolation;"
+        " intervals at mean -+ one standard error over seeds)", "",
         markdown_table(iso), claim])
-    cmd = "benchmarks/s5_iso_accuracy.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    write_results(args.name, rows, command=cmd.strip(), notes=notes,
+    write_results(args.name, rows, command=cmd, notes=notes,
                   extra={"trials": results, "iso": iso, "claim": claim, "wall_s": wall,
-                         "plot": png.name})
+                         "plot": png.name, "n_grid": n_grid, "settings": settings})
     return 0
 
 
