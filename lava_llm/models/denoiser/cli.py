@@ -7,13 +7,13 @@ clipped; ``limited_samples`` counts samples above the limiter's knee and a warni
 stderr), as 16-bit PCM (written atomically: nothing is left behind on failure).
 
 Prints ``{"seconds", "real_time_factor", "gain", "limited_samples", "clipped_samples", ...}``
-(plus ``"si_snr_db"`` and ``"si_snri_db"`` with ``--clean CLEAN.wav``; target = the clean
+and the N-DNS latency and power terms (:func:`lava_llm.models.denoiser.metrics.ndns_metrics`:
+``latency_*_ms``, ``power_proxy_ops_per_s``, ``pdp_ops``), plus ``"si_snr_db"``,
+``"si_snri_db"`` and ``"si_snri_encdec_db"`` with ``--clean CLEAN.wav`` (target = the clean
 file). Every metric is computed on the written file, read back. ``seconds`` is the wall time
 of the whole denoising (front end, network, inverse STFT; for Lava backends including compile
 and start); ``real_time_factor`` is ``seconds / clip duration`` (below 1 is faster than real
 time). Library imports and a warm-up of the STFT on the first 2048 samples are not counted.
-With ``--clean`` the N-DNS metrics are added (:func:`lava_llm.models.denoiser.metrics.ndns_metrics`:
-latency, power proxy, power-delay product).
 """
 from __future__ import annotations
 
@@ -106,11 +106,9 @@ def run(args) -> dict:
               "limited_samples": out["limited_samples"],
               "clipped_samples": out["clipped_samples"],
               "output_peak": round(float(abs(written).max()), 6)}
-    if clean is not None:
-        from lava_llm.models.denoiser import metrics
+    from lava_llm.models.denoiser import metrics
 
-        result.update(metrics.ndns_metrics(params, noisy, clean, written,
-                                           compute_seconds=seconds))
+    result.update(metrics.ndns_metrics(params, noisy, clean, written))
     result.update(backend=backend, checkpoint=str(ck), output=str(out_path),
                   samples=int(noisy.size), sample_rate=int(sr))
     return result

@@ -97,17 +97,19 @@ def quality(noisy, clean, written, sample_rate: int) -> dict:
                 snr - audio.si_snr(encode_decode(noisy, sample_rate), clean)), 3)}
 
 
-def ndns_metrics(params: dict, noisy, clean, written, *, compute_seconds=None) -> dict:
+def ndns_metrics(params: dict, noisy, clean, written) -> dict:
     """N-DNS metrics of the S5 denoiser (``params``) on one clip; ``written`` = the samples
-    as written (read back from the file)."""
+    as written (read back from the file). Without ``clean`` (None) the quality terms are left
+    out and the cross-correlation delay is taken against the noisy input."""
     from lava_llm.processes.ssm_diagonal import kernels
 
     sr = int(kernels.config_dict(params)["sample_rate"])
-    out = quality(noisy, clean, written, sr)
+    out = {} if clean is None else quality(noisy, clean, written, sr)
     spec = audio.stft(np.asarray(noisy, np.float64), sr)
     fq = kernels.quantize_input(audio.features(spec), int(params["e_in"]))
     ops = kernels.op_counts(params, fq)
-    out.update(latency_power(sample_rate=sr, clean=clean, written=written,
+    out.update(latency_power(sample_rate=sr, clean=noisy if clean is None else clean,
+                             written=written,
                              synops=ops["synops"], neuron_ops=ops["neuron_ops"],
                              encdec_s_per_frame=encdec_seconds_per_frame(noisy, sr)))
     return out

@@ -131,3 +131,28 @@ def test_written_file_has_a_normal_mode(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (p.stat().st_mode & 0o777) == (0o666 & ~umask)
+
+
+def test_json_has_latency_and_power_without_clean(tmp_path, capsys):
+    out = tmp_path / "o.wav"
+    assert main(["denoise", str(CK / "example_noisy.wav"), str(out), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert "si_snri_db" not in res
+    assert res["latency_network_ms"] == 0.0 and res["xcorr_delay_samples"] == 0
+    assert res["pdp_ops"] == pytest.approx(res["power_proxy_ops_per_s"]
+                                           * res["latency_total_ms"] * 1e-3, rel=1e-3)
+    # event-driven SynOps never exceed the stored weights' count, NeuronOps as documented
+    from lava_llm.processes.ssm_diagonal import kernels
+
+    p = network.load_checkpoint()
+    assert res["neuron_ops_per_step"] == kernels.neuron_ops(p)
+    assert 0 < res["synops_per_step"] <= kernels.op_counts(p)["synops"]
+
+
+def test_xcorr_delay_measures_a_shift(rng):
+    from lava_llm.models.denoiser import metrics
+
+    x = rng.standard_normal(4000)
+    y = np.concatenate([np.zeros(24), x[:-24]])
+    assert metrics.xcorr_delay(x, y, 8000) == 24
+    assert metrics.xcorr_delay(x, x, 8000) == 0
