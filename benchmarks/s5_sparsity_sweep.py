@@ -40,8 +40,7 @@ def main(argv=None) -> int:
                                          n_clips=400, seed=0))
     test = NDNSDataset(build_noisy_fsdd(args.fsdd, work / "test", split="test", n_clips=40,
                                         seed=1))
-    pairs = [train[i] for i in range(len(train))]
-    test_pairs = [test[i] for i in range(len(test))]
+    pairs, test_pairs = train, test            # streamed from disk (same crops as a list)
     rows = []
     for sp in [float(v) for v in args.sparsities.split(",")]:
         model = s5.S5Denoiser(s5.DenoiserConfig(), seed=0)
