@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from lava_llm.data.espeak_voices import build_espeak_digits
     from lava_llm.data.noisy_fsdd import build_noisy_fsdd, fsdd_files
-    from lava_llm.training.s5_study import run_trials
+    from lava_llm.models.denoiser.study import run_trials
 
     work = Path(args.work) / "generalisation"
     found = sorted({s for _, _, s, _ in fsdd_files(args.fsdd, "test")})

@@ -65,7 +65,7 @@ def summarise(results: list[dict]) -> list[dict]:
 def iso_table(rows: list[dict]) -> list[dict]:
     """Per sparse configuration: the dense compute / memory needed for its mean SI-SNRi (and
     for mean -+ one standard error over seeds: the ratio's interval), from the dense front."""
-    from lava_llm.training.s5_study import iso_cost
+    from lava_llm.models.denoiser.study import iso_cost
 
     dense = [r for r in rows if r["kind"] == "dense"]
     front_c = [(d["power_proxy"], d["si_snri_db"]) for d in dense]
@@ -141,7 +141,7 @@ def plot(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from lava_llm.training.s5_study import pareto_front
+    from lava_llm.models.denoiser.study import pareto_front
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for ax, key, label in ((axes[0], "power_proxy", "power proxy per step (SynOps + 10 NeuronOps)"),
@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     if args.seeds < 1 or args.steps < 1:
         raise SystemExit("--seeds and --steps must be >= 1")
     from lava_llm.data.noisy_fsdd import build_noisy_fsdd
-    from lava_llm.training.s5_study import run_trials
+    from lava_llm.models.denoiser.study import run_trials
 
     work = Path(args.work)
     train_dir = args.train_dir or str(build_noisy_fsdd(args.fsdd, work / "train", split="train",

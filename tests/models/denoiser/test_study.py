@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from lava_llm.training import s5_study
+from lava_llm.models.denoiser import study as s5_study
 
 ray = pytest.importorskip("ray")
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "s5_iso_accuracy.py"
+BENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "s5_iso_accuracy.py"
 
 
 def _ndns(root, n, rate, seed):
