@@ -165,13 +165,15 @@ def _lava_missing(exc: BaseException) -> bool:
 
 
 def main(argv: ty.Sequence[str] | None = None) -> int:
-    from lava_llm.run import LavaInterrupted, stop_on_signals
+    from lava_llm.run import LavaInterrupted, check_interrupted, stop_on_signals
 
     # SIGINT / SIGTERM / SIGHUP unwind the command (and any Lava session in it, which kills
     # its runtime and frees its shared memory); the exit status is then 128 + signal.
     with stop_on_signals():
         try:
-            return _main(argv)
+            status = _main(argv)
+            check_interrupted()
+            return status
         except LavaInterrupted as exc:
             print(f"lava-llm: {exc}; stopped", file=sys.stderr)
             return exc.exit_status

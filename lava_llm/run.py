@@ -28,6 +28,7 @@ import logging
 import os
 import signal
 import threading
+import time
 import typing as ty
 import warnings
 
@@ -173,19 +174,40 @@ class LavaInterrupted(KeyboardInterrupt):
 #: The signals a session (and the ``lava-llm`` command) turns into :class:`LavaInterrupted`.
 STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP")
                      if hasattr(signal, n))
-_signal_state = threading.local()
 _signals_lock = threading.Lock()
 _signals_depth = 0
 _signals_saved: dict = {}
-_signals_seen: list[int] = []
+#: The first stop signal received, and whether its LavaInterrupted reached a handler that
+#: stops the runtime (lava_session, the CLI). Python ignores an exception raised in some
+#: places (an at-fork hook, a ``__del__``): until delivered, every later signal raises again
+#: and :func:`check_interrupted` (called between and during runs) raises it.
+_interrupt = {"signum": None, "delivered": False}
 
 
 def _raise_interrupted(signum, frame):
-    # Only the first signal raises: a second one (an impatient user, a supervisor's TERM
-    # after INT) must not abort the clean-up that the first one started.
-    _signals_seen.append(signum)
-    if len(_signals_seen) == 1:
-        raise LavaInterrupted(signum)
+    if _interrupt["signum"] is None:
+        _interrupt["signum"] = signum
+    if _forking:
+        # Inside os.fork's at-fork hooks Python would print and ignore the exception; the
+        # signal is sent again once the fork is done (see _after_fork_in_parent).
+        _interrupt["during_fork"] = True
+        return
+    # Once delivered, the clean-up has started: a second signal (an impatient user, a
+    # supervisor's TERM after INT) must not abort it.
+    if not _interrupt["delivered"]:
+        raise LavaInterrupted(_interrupt["signum"])
+
+
+def check_interrupted() -> None:
+    """Raise :class:`LavaInterrupted` for a stop signal whose exception has not reached a
+    handler yet (it was swallowed, e.g. raised inside ``os.fork``'s at-fork hooks)."""
+    if _interrupt["signum"] is not None and not _interrupt["delivered"]:
+        raise LavaInterrupted(_interrupt["signum"])
+
+
+def _delivered(exc: BaseException) -> None:
+    if isinstance(exc, LavaInterrupted):
+        _interrupt["delivered"] = True
 
 
 @contextlib.contextmanager
@@ -204,7 +226,7 @@ def stop_on_signals():
         return
     with _signals_lock:
         if _signals_depth == 0:
-            _signals_seen.clear()
+            _interrupt.update(signum=None, delivered=False)
             for sig in STOP_SIGNALS:
                 current = signal.getsignal(sig)
                 if current in (signal.SIG_DFL, signal.default_int_handler):
@@ -230,14 +252,30 @@ def stop_on_signals():
 # its stdout open.
 _sessions_active = 0
 _fork_from_main = False
+_forking = False
 
 
 def _before_fork():
-    global _fork_from_main
+    global _fork_from_main, _forking
     _fork_from_main = threading.current_thread() is threading.main_thread()
+    _forking = _fork_from_main
+
+
+def _after_fork_in_parent():
+    global _forking
+    _forking = False
+    if _interrupt.pop("during_fork", False):
+        # Re-send a moment later from a helper thread, so that the main thread takes it
+        # outside the hooks.
+        timer = threading.Timer(0.05, os.kill, args=(os.getpid(), _interrupt["signum"]))
+        timer.daemon = True
+        timer.start()
 
 
 def _after_fork_in_child():
+    global _forking
+    _forking = False
+    _interrupt.pop("during_fork", None)
     if not _sessions_active:
         return
     try:
@@ -270,7 +308,8 @@ def _die_with_parent() -> None:
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)
 
 
 def forget_processes(processes) -> int:
@@ -339,6 +378,9 @@ class LavaSession:
         self.steps_run = 0
         self._killed = False
         self._closed = False
+        import multiprocessing
+
+        self._children_before = set(multiprocessing.active_children())
 
     def run(self, steps: int, run_cfg=None, timeout_s: float | str | None = None) -> None:
         """Run ``steps`` time steps (the runtime is created by the first call)."""
@@ -346,6 +388,7 @@ class LavaSession:
 
         if isinstance(steps, bool) or int(steps) < 1:
             raise ValueError(f"steps={steps} must be >= 1")
+        check_interrupted()
         if self._killed:
             raise RuntimeError("this session's runtime was terminated after a timeout")
         cfg = run_cfg if run_cfg is not None else self.run_cfg
@@ -358,6 +401,7 @@ class LavaSession:
             self.process.run(condition=RunSteps(num_steps=int(steps)), run_cfg=cfg)
         else:
             self._run_watched(int(steps), cfg, float(timeout_s))
+        check_interrupted()
         self.steps_run += int(steps)
 
     def _run_watched(self, steps: int, cfg, timeout_s: float) -> None:
@@ -374,9 +418,13 @@ class LavaSession:
 
         waiter = threading.Thread(target=wait, daemon=True, name="lava-llm-run-watch")
         waiter.start()
+        deadline = time.monotonic() + timeout_s
         try:
-            waiter.join(timeout_s)
-        except BaseException:  # a signal (LavaInterrupted) while waiting
+            while waiter.is_alive() and time.monotonic() < deadline:
+                waiter.join(min(0.2, max(deadline - time.monotonic(), 0.0)))
+                check_interrupted()
+        except BaseException as exc:  # a signal (LavaInterrupted) while waiting
+            _delivered(exc)
             self._terminate()
             waiter.join(5)
             raise
@@ -393,45 +441,61 @@ class LavaSession:
     def _terminate(self) -> None:
         """Kill the runtime's processes and release everything it holds in this process:
         shared memory, the port threads, pipes and queues (Lava's own ``stop`` would wait
-        forever on a stalled runtime)."""
-        self._killed = True  # even if what follows fails, never call the blocking stop()
-        runtime = getattr(self.process, "runtime", None)
-        if runtime is None:
-            return
-        infra = runtime._messaging_infrastructure
-        actors = list(infra.actors) if infra is not None else []
+        forever on a stalled runtime). Each step runs even if an earlier one failed, e.g.
+        for a runtime that a signal interrupted half-way through its start-up."""
         import multiprocessing
 
+        self._killed = True  # even if what follows fails, never call the blocking stop()
+        runtime = getattr(self.process, "runtime", None)
+        infra = getattr(runtime, "_messaging_infrastructure", None)
+        actors = list(getattr(infra, "actors", None) or [])
+        quiet = contextlib.suppress(Exception)
         for actor in actors:
-            if actor.is_alive():
-                actor.terminate()
+            with quiet:
+                if actor.is_alive():
+                    actor.terminate()
         for actor in actors:
-            # Lava's SystemProcess.join takes no timeout: use the base class's.
-            multiprocessing.Process.join(actor, 5)
-            if actor.is_alive():
-                actor.kill()
+            with quiet:
+                # Lava's SystemProcess.join takes no timeout: use the base class's.
                 multiprocessing.Process.join(actor, 5)
+                if actor.is_alive():
+                    actor.kill()
+                    multiprocessing.Process.join(actor, 5)
         # A thread blocked in runtime.wait() (the run watcher) waits on the service ports'
         # condition: make its next receive raise, then wake it.
-        for port in list(getattr(runtime, "service_to_runtime", [])):
-            port.recv = _raise_terminated
-            queue = getattr(port, "_queue", None)
-            if queue is not None:
-                queue.put_nowait(0)
-            if port.observer is not None:
-                port.observer()
+        for port in list(getattr(runtime, "service_to_runtime", None) or []):
+            with quiet:
+                port.recv = _raise_terminated
+                queue = getattr(port, "_queue", None)
+                if queue is not None:
+                    queue.put_nowait(0)
+                if port.observer is not None:
+                    port.observer()
         # Port threads wait on semaphores the dead children would have released.
-        for port in list(getattr(runtime, "_open_ports", [])):
-            with contextlib.suppress(Exception):
+        for port in list(getattr(runtime, "_open_ports", None) or []):
+            with quiet:
                 port.join()
-        runtime._open_ports = []
-        if infra is not None and infra.smm is not None:
-            infra.smm.shutdown()
+        if runtime is not None:
+            runtime._open_ports = []
+        with quiet:
+            if infra is not None and infra.smm is not None:
+                infra.smm.shutdown()  # the shared-memory server unlinks every segment
+        with quiet:
+            runtime._watchdog_manager.stop()
+        # Whatever else this session started and is still running (a shared-memory or
+        # watchdog server whose start a signal interrupted, before Lava recorded it):
+        # multiprocessing would otherwise join it forever when the interpreter exits.
+        for child in set(multiprocessing.active_children()) - self._children_before:
+            with quiet:
+                child.terminate()
+                child.join(5)
+                if child.is_alive():
+                    child.kill()
+                    child.join(5)
         for actor in actors:
             _close_actor(actor)
-        with contextlib.suppress(Exception):
-            runtime._watchdog_manager.stop()
-        runtime._is_started = runtime._is_running = False
+        if runtime is not None:
+            runtime._is_started = runtime._is_running = False
 
     @property
     def leaf_processes(self) -> int:
@@ -515,13 +579,16 @@ def lava_session(process, run_cfg=None, *, timeout_s: float | str | None = None
         except Exception:
             session._close_after_error(force=False)
             raise
-        except BaseException:  # LavaInterrupted, KeyboardInterrupt, SystemExit
+        except BaseException as exc:  # LavaInterrupted, KeyboardInterrupt, SystemExit
+            _delivered(exc)
             session._close_after_error(force=True)
             raise
         else:
             try:
+                check_interrupted()
                 session.close()
-            except BaseException:
+            except BaseException as exc:
+                _delivered(exc)
                 session._close_after_error(force=True)
                 raise
         finally:

@@ -42,11 +42,14 @@ def _shm_of(procs) -> set[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
-def test_signal_stops_the_runtime_and_leaves_nothing(signame):
+@pytest.mark.parametrize("signame,when", [("SIGTERM", "running"), ("SIGHUP", "running"),
+                                          ("SIGINT", "running"), ("SIGINT", "startup"),
+                                          ("SIGTERM", "startup")])
+def test_signal_stops_the_runtime_and_leaves_nothing(signame, when):
     """A sim-fixed ``generate`` in its own process group, signalled while its Lava runtime
-    runs: exit status 128 + signal, no process of the group survives, none of the shared-memory
-    segments it had mapped is left in /dev/shm, and the caller's communicate() returns."""
+    runs (or while it is still forking its children): exit status 128 + signal, no process of
+    the group survives, none of the shared-memory segments it had mapped is left in /dev/shm,
+    and the caller's communicate() returns."""
     sig = getattr(signal, signame)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [REPO] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
@@ -61,13 +64,16 @@ def test_signal_stops_the_runtime_and_leaves_nothing(signame):
         while time.monotonic() < deadline and proc.poll() is None:
             group = _group(pgid)
             seen |= _shm_of(group)
+            if when == "startup" and len(group) >= 4:  # the runtime is being built
+                break
             if len(group) >= 8 and len(seen) >= 10:  # the LM's leaves, their channels
                 break
-            time.sleep(0.2)
+            time.sleep(0.2 if when == "running" else 0.01)
         assert proc.poll() is None, proc.communicate()[1].decode()[-2000:]
-        time.sleep(0.5)  # well inside the run (4000 tokens take ~30 s)
-        seen |= _shm_of(_group(pgid))
-        assert len(_group(pgid)) >= 8 and seen
+        if when == "running":
+            time.sleep(0.5)  # well inside the run (4000 tokens take ~30 s)
+            seen |= _shm_of(_group(pgid))
+            assert len(_group(pgid)) >= 8 and seen
         os.kill(proc.pid, sig)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 128 + sig, err.decode()[-2000:]
@@ -78,6 +84,20 @@ def test_signal_stops_the_runtime_and_leaves_nothing(signame):
     finally:
         if _group(pgid):
             os.killpg(pgid, signal.SIGKILL)
+
+
+def test_a_swallowed_interrupt_is_raised_at_the_next_check():
+    """Python prints and ignores an exception raised in some places (at-fork hooks,
+    ``__del__``); the interrupt is then raised by the next check instead of being lost."""
+    with pytest.raises(R.LavaInterrupted):
+        with R.stop_on_signals():
+            try:
+                R._raise_interrupted(signal.SIGTERM, None)
+            except R.LavaInterrupted:
+                pass  # swallowed
+            R.check_interrupted()
+    with R.stop_on_signals():
+        R.check_interrupted()  # a new scope starts clean
 
 
 def test_stop_on_signals_raises_in_the_main_thread_and_restores():
