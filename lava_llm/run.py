@@ -242,6 +242,7 @@ def stop_on_signals():
                 for sig, handler in _signals_saved.items():
                     signal.signal(sig, handler)
                 _signals_saved.clear()
+                _interrupt.update(signum=None, delivered=False)
 
 
 # Lava's children are forked (multiprocessing "fork"). While a session is being set up in
