@@ -212,7 +212,8 @@ def _main(argv: ty.Sequence[str] | None = None) -> int:
         return _fail(args, None, RuntimeError(
             f"backend {args.backend!r} needs Lava (lava-nc, lava-dl), which is not installed "
             f"({exc}). Install it with: pip install -e \".[lava]\" && lava-llm compat install "
-            "(see README, 'Installing'); the engine and torch backends work without it."), 1)
+            "(see README, 'Installing without make'); the engine and torch backends work "
+            "without it."), 1)
     except (ValueError, FileNotFoundError, TypeError) as exc:
         # Bad input: one clear line, exit status 2, no traceback.
         return _fail(args, sub.choices[args.command], exc, 2)
