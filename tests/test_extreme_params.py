@@ -140,13 +140,15 @@ def tiny_lm():
 
 def test_lm_sampler_at_its_temperature_bounds(tiny_lm):
     """The LM head's fixed sampler at both ends of its representable temperature range and
-    at the top-k extremes: sim-fixed runs and equals the integer engine token for token."""
+    at the top-k extremes: sim-fixed runs (fused, and the fine form's Readout neuron once)
+    and equals the integer engine token for token."""
     from lava_llm.processes.lm_blocks import kernels as lk
 
     lo, hi = lk.fixed_temperature_range()
-    for temperature, top_k in ((lo, 0), (hi, 11), (hi, 1), (lo, 1)):
+    for temperature, top_k, gran in ((lo, 0, "fused"), (hi, 11, "fused"), (hi, 1, "fused"),
+                                     (lo, 1, "fine")):
         kw = dict(seed=7, temperature=temperature, top_k=top_k)
-        lava = tiny_lm.generate([1, 2, 3], 4, backend="sim-fixed", **kw)
+        lava = tiny_lm.generate([1, 2, 3], 4, backend="sim-fixed", granularity=gran, **kw)
         eng = tiny_lm.generate([1, 2, 3], 4, backend="engine", **kw)
         np.testing.assert_array_equal(lava["token_ids"], eng["token_ids"])
 
@@ -170,3 +172,32 @@ def test_lm_head_process_checks_the_fixed_range(tiny_lm):
         LMHead(head_float=tiny_lm.float_model["head"], head_int=tiny_lm.int_model["head"],
                n_prompt=1, n_steps=2, temperature=1e-9)
     LMHead(head_float=tiny_lm.float_model["head"], n_prompt=1, n_steps=2, temperature=1e-9)
+
+
+def test_readout_neuron_checks_the_fixed_range():
+    """The fine form's Readout has a float and a fixed model, either chosen at compile time,
+    so it always checks the fixed sampler's range."""
+    from lava_llm.processes.lm_blocks.process import Readout
+
+    with pytest.raises(ValueError, match="fixed-point sampler"):
+        Readout(vocab=5, n_prompt=1, n_steps=2, temperature=1e-9)
+    Readout(vocab=5, n_prompt=1, n_steps=2, temperature=0.5)
+
+
+def test_fine_ternary_dense_extremes():
+    """TernaryDense's fine form (TernarySynapse -> Rescale) at int8 input extremes, with every
+    weight +1 (the largest dendritic sums the constructor accepts)."""
+    from lava_llm.processes.ternary_dense import TernaryDense
+    from lava_llm.processes.ternary_dense import kernels as td
+
+    w = np.ones((3, 64), np.int8)
+    w[1] = -1
+    x = np.stack([np.full(64, 127), np.full(64, -128), np.zeros(64)], axis=1)
+    layer = TernaryDense(weights=w, scale=0.01, in_frac=7, out_frac=16)
+    _, sink = wire_open_loop([layer], x)
+    cfg = run_config("sim-fixed", granularity="fine")
+    with lava_session(layer, cfg, timeout_s=WATCH_S) as session:
+        session.run(x.shape[1])
+        got = np.asarray(sink.data.get())
+    m, s = td.fixed_rescale(0.01, 7, 16)
+    np.testing.assert_array_equal(got.T, td.int_step(x.T, w, m, s))

@@ -307,7 +307,8 @@ class Readout(ValidatedProcess):
                  top_k: int = 0, seed: int = 0, record_logits: bool = True,
                  name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
         vocab = V.check_int("vocab", vocab, 1)
-        temperature, top_k = lk.check_sampling(temperature, top_k, vocab)
+        # Either model may be chosen at compile time: the fixed sampler's range holds.
+        temperature, top_k = lk.check_sampling(temperature, top_k, vocab, fixed=True)
         n_prompt = V.check_int("n_prompt", n_prompt, 1)
         n_steps = V.check_int("n_steps", n_steps, n_prompt)
         seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
