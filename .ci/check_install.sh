@@ -49,6 +49,7 @@ for r in requires("lava-llm"):
         print(r.split(";")[0])
 EOF
 fetch "$TMP/base.txt"
+echo "check_install: torch is left out on purpose; pip's note that lava-llm needs it is expected"
 "$V/python" -m pip install -q --no-index --find-links "$WH" -r "$TMP/base.txt"
 cd "$TMP"  # from here on, lava_llm comes from the install, not from the working directory
 if "$V/python" -c "import lava" 2>/dev/null; then
