@@ -178,3 +178,14 @@ def test_no_module_imports_a_higher_layer():
 @pytest.mark.parametrize("module", CORE)
 def test_core_module_is_classified_and_exists(module):
     assert module in _modules() and layer(module) == 0
+
+
+def test_training_imports_only_the_schemas_from_models():
+    """training/ (the torch side of the core) may read the Lava-free schema modules that
+    live beside the networks, and nothing else under models/."""
+    schemas = {"lava_llm.models.lm.params", "lava_llm.models.lm.config",
+               "lava_llm.models.denoiser.config"}
+    graph = import_graph()
+    used = {d for m, deps in graph.items() if m.startswith("lava_llm.training")
+            for d in deps if d.startswith("lava_llm.models")}
+    assert used <= schemas, used - schemas
