@@ -178,10 +178,17 @@ def check_calibration(calibration, path) -> dict | None:
     return calibration
 
 
-def load_safetensors(path) -> dict:
-    """``safetensors.numpy.load_file``, with a ValueError naming the file when it is empty,
-    truncated or corrupt (instead of the library's own exception types)."""
-    from safetensors.numpy import load_file
+def load_safetensors(path, framework: str = "numpy") -> dict:
+    """``safetensors.<framework>.load_file`` (``"numpy"`` arrays, or ``"torch"`` CPU tensors),
+    with a ValueError naming the file when it is empty, truncated or corrupt (instead of the
+    library's own exception types)."""
+    if framework == "torch":
+        from safetensors.torch import load_file as _load
+
+        def load_file(p):
+            return _load(p, device="cpu")
+    else:
+        from safetensors.numpy import load_file
 
     path = Path(path)
     size = path.stat().st_size

@@ -200,3 +200,15 @@ def test_validation_helpers():
         V.check_calibration({"residual": 1.0}, "c.json")
     np.testing.assert_equal(V.check_calibration({"linears": {"a": 1.5}, "residual": 2},
                                                 "c.json")["residual"], 2)
+
+
+@pytest.mark.parametrize("data", [b"", b"garbage-garbage-garbage"])
+def test_broken_safetensors_in_an_hf_folder(capsys, tmp_path, data):
+    (tmp_path / "config.json").write_text(json.dumps(
+        {"model_type": "hgrn_bit", "architectures": ["HGRNBitForCausalLM"], "vocab_size": 11,
+         "hidden_size": 16, "num_hidden_layers": 1, "intermediate_size": 32,
+         "rms_norm_eps": 1e-6}))
+    (tmp_path / "model.safetensors").write_bytes(data)
+    _fails(capsys, ["generate", "--prompt", "1,2", "--backend", "engine", "--checkpoint",
+                    str(tmp_path), "--json"],
+           r"model\.safetensors is not a (valid )?safetensors file")
