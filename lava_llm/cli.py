@@ -175,7 +175,11 @@ def main(argv: ty.Sequence[str] | None = None) -> int:
             check_interrupted()
             return status
         except LavaInterrupted as exc:
-            print(f"lava-llm: {exc}; stopped", file=sys.stderr)
+            try:
+                print(f"lava-llm: {exc}; stopped", file=sys.stderr)
+                _print_json_error(str(exc), None)
+            except OSError:  # the terminal or pipe went away with the signal (SIGHUP)
+                pass
             return exc.exit_status
 
 
