@@ -85,10 +85,15 @@ def run_trials(specs: ty.Sequence[dict], *, address: str | None = None,
     Starts a local Ray (``num_cpus``) unless ``address`` names a cluster; shuts down what it
     started."""
     import os
+    import signal
 
     import ray
 
     started = False
+    # ray.init installs a SIGTERM handler in the driver and leaves it there after
+    # ray.shutdown; a library call must not change the caller's signal handling (it broke
+    # lava_llm.run.stop_on_signals in the same process), so the handlers come back after.
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     if not ray.is_initialized():
         env = {"PYTHONPATH": os.environ.get("PYTHONPATH", ""), "OMP_NUM_THREADS": "1",
                "MKL_NUM_THREADS": "1"}
@@ -110,6 +115,9 @@ def run_trials(specs: ty.Sequence[dict], *, address: str | None = None,
     finally:
         if started:
             ray.shutdown()
+            for sig, handler in saved.items():
+                if handler is not None:
+                    signal.signal(sig, handler)
 
 
 def pareto_front(points: ty.Sequence[tuple[float, float]]) -> list[int]:

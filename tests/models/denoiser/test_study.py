@@ -1,5 +1,6 @@
 """The iso-accuracy study's machinery on a tiny grid through a local Ray (1 CPU)."""
 import importlib.util
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -41,10 +42,13 @@ def test_tiny_grid_through_ray(tmp_path):
               "d_model": h, "sparsity": s, "seed": seed, "steps": 2, "n_test": 2,
               "crop_seconds": 0.25, "batch_size": 2}
              for h, s in ((4, 0.0), (8, 0.0), (8, 0.5)) for seed in (0, 1)]
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         res = s5_study.run_trials(specs, num_cpus=1)
     finally:
         assert not ray.is_initialized()                    # run_trials shut down its Ray
+    # ...and gave the caller's signal handlers back (ray.init leaves its SIGTERM handler)
+    assert {sig: signal.getsignal(sig) for sig in handlers} == handlers
     assert [(r["d_model"], r["sparsity"], r["seed"]) for r in res] == \
         [(s["d_model"], s["sparsity"], s["seed"]) for s in specs]
     for r in res:
