@@ -2,8 +2,12 @@
 
 * ``config``: :class:`~lava_llm.models.lm.config.LMConfig`;
 * ``linears``: HF module name (``model.layers.0.attn.i_proj``, ..., ``lm_head``) ->
-  :class:`TernaryLinear` ``(trits int8 (out, in), scale alpha, norm_weight (in,))``;
-* ``tensors``: HF name -> float64 array for the full-precision rest
+  :class:`TernaryLinear` ``(trits (out, in), scale alpha, norm_weight (in,))``; the trits are
+  held packed, 2 bits each, in the layout of the compiled kernel
+  (:class:`~lava_llm.processes.ternary_dense.kernels.PackedTernary`, array-like:
+  ``np.asarray(lin.trits)`` is the int8 matrix);
+* ``tensors``: HF name -> float array (float64, or float32 as stored in a checkpoint: every
+  user widens it exactly where it needs float64) for the full-precision rest
   (``model.embeddings.weight``, ``model.lower_bounds``, ``model.layers.{l}.attn_norm.weight``,
   ``.attn.g_norm.weight``, ``.mlp_norm.weight``, ``model.norm.weight``).
 
@@ -19,15 +23,26 @@ import numpy as np
 
 from lava_llm import fixed_point as fp
 from lava_llm.models.lm.config import LMConfig
+from lava_llm.processes.ternary_dense import kernels as td
 
 
-@dataclasses.dataclass
 class TernaryLinear:
-    """``y = scale * trits @ q8(RMSNorm(x) * norm_weight)``."""
+    """``y = scale * trits @ q8(RMSNorm(x) * norm_weight)``.
 
-    trits: np.ndarray
-    scale: float
-    norm_weight: np.ndarray
+    ``trits``: int array in {-1, 0, 1} (packed on construction, ValueError otherwise) or a
+    :class:`~lava_llm.processes.ternary_dense.kernels.PackedTernary` (kept as is). The
+    attribute ``trits`` is the packed matrix (2 bits a weight, 4x less memory than int8).
+    """
+
+    __slots__ = ("trits", "scale", "norm_weight")
+
+    def __init__(self, trits, scale: float, norm_weight):
+        self.trits = td.pack_ternary(trits)
+        self.scale = float(scale)
+        self.norm_weight = np.asarray(norm_weight, np.float64)
+
+    def __repr__(self) -> str:
+        return f"TernaryLinear(shape={self.trits.shape}, scale={self.scale:.6g})"
 
 
 @dataclasses.dataclass
@@ -87,8 +102,7 @@ def from_hf_import(imp) -> LMParams:
     cfg = LMConfig(vocab_size=c.vocab_size, hidden_size=c.hidden_size,
                    num_layers=c.num_hidden_layers, intermediate_size=c.intermediate_size,
                    eps=c.rms_norm_eps)
-    linears = {k: TernaryLinear(np.asarray(v.trits, np.int8), float(v.scale),
-                                np.asarray(v.norm_weight, np.float64))
+    linears = {k: TernaryLinear(v.trits, float(v.scale), np.asarray(v.norm_weight, np.float64))
                for k, v in imp.linears.items()}
     tensors = {k: np.asarray(v, np.float64) for k, v in imp.tensors.items()}
     return LMParams(cfg, linears, tensors).check("HF import")

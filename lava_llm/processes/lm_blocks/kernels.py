@@ -69,7 +69,9 @@ def bitlinear(x, lin, eps: float = td.RMS_EPS, stats: dict | None = None,
     if stats is not None:
         stats.setdefault(name, []).append(np.abs(y).max(axis=-1).ravel())
     q, s = fp.int8_absmax_per_token(y)
-    return (q / s) @ (float(lin.scale) * np.asarray(lin.trits, np.float64).T)
+    # q is int8-valued: the integer accumulation is exact (packed kernel for packed trits),
+    # then one float scale per token, instead of a float64 copy of alpha * W per call
+    return td.ternary_matvec(q, lin.trits) * (float(lin.scale) / s)
 
 
 def silu(x) -> np.ndarray:
@@ -86,8 +88,9 @@ def glu(z) -> np.ndarray:
 # --------------------------------------------------------------------------- fixed
 def int_linear_acc(q, trits) -> np.ndarray:
     """``W_t @ q`` over the last axis of int8 ``q``, exact, as int64: the ternary dense
-    accumulation :func:`lava_llm.processes.ternary_dense.kernels.ternary_matvec` (float64 BLAS
-    where exact, int64 otherwise), vectorised over tokens."""
+    accumulation :func:`lava_llm.processes.ternary_dense.kernels.ternary_matvec` (the compiled
+    packed kernel for :class:`~lava_llm.processes.ternary_dense.kernels.PackedTernary` trits,
+    the exact reference otherwise), vectorised over tokens."""
     return td.ternary_matvec(q, trits)
 
 
@@ -153,7 +156,7 @@ def make_int_linear(lin, *, in_frac: int, out_frac: int, amax: float,
                     eps: float = td.RMS_EPS) -> dict:
     """Integer parameters of a BitLinear ``lin`` (trits, scale, norm_weight) whose normed
     input was calibrated to ``max|RMSNorm(x) * g| = amax`` (static scale ``S = 127/amax``)."""
-    trits = np.asarray(lin.trits, np.int8)
+    trits = td.pack_ternary(lin.trits)  # the compiled kernel's layout, derived once
     n = trits.shape[1]
     amax = float(amax) if np.isfinite(amax) and amax > 0 else 1.0
     S = 127.0 / amax

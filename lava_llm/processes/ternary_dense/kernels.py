@@ -51,8 +51,9 @@ def float_step(x: np.ndarray, trits: np.ndarray, alpha: float, *, bitlinear: boo
 _EXACT_FLOAT_LIMIT = 1 << 53
 
 
-def ternary_matvec(x_q: np.ndarray, trits: np.ndarray) -> np.ndarray:
-    """``W_t @ x`` over the last axis of ``x``, exact, as int64.
+def ternary_matvec_naive(x_q: np.ndarray, trits: np.ndarray) -> np.ndarray:
+    """Readable reference of :func:`ternary_matvec`: ``W_t @ x`` over the last axis, exact,
+    as int64.
 
     With ternary weights every product is an addition, a subtraction or nothing, as on a Loihi
     synapse; the matmul is the vectorised simulation of those accumulations. When every partial
@@ -66,6 +67,279 @@ def ternary_matvec(x_q: np.ndarray, trits: np.ndarray) -> np.ndarray:
         acc = x_q.astype(np.float64) @ trits.astype(np.float64).T
         return acc.astype(np.int64)
     return x_q.astype(np.int64) @ trits.astype(np.int64).T
+
+
+# --------------------------------------------------------------------------- packed kernel
+#: Bytes of one block of the packed layout; a block holds ``4 * BLOCK_BYTES`` inputs.
+BLOCK_BYTES = 64
+BLOCK = 4 * BLOCK_BYTES
+#: Blocks accumulated in the 16-bit lanes before they are flushed into the 64-bit row sum:
+#: a lane gains at most ``4 * 2 * 128 = 1024`` in magnitude per block, so 16 blocks stay
+#: below ``2**14`` (exact in int16).
+FLUSH_BLOCKS = 16
+#: Rows per token tile of the batched kernel (keeps a tile of activations in L2).
+TOKEN_TILE = 128
+#: Matrices with at least this many trits use the threaded kernels (smaller ones, e.g. the
+#: per-token calls of Lava ProcessModels on small models, are not worth a thread launch).
+PARALLEL_MIN_TRITS = 1 << 20
+
+
+class PackedTernary:
+    """A ternary matrix ``(out, in)`` in the blocked 2-bit layout of the compiled kernel,
+    derived once (at load) from the trits.
+
+    Layout: every row is padded to a multiple of :data:`BLOCK` = 256 inputs (padding trits
+    are 0) and cut into blocks of 256; byte ``k`` (0..63) of block ``b`` holds the codes
+    ``trit + 1`` (0, 1 or 2) of inputs ``256 b + k + 64 j`` in bits ``2j, 2j + 1``
+    (``j = 0..3``). So one byte lane ``k`` meets four *contiguous* 64-wide slices of the
+    activation block, and the kernel's inner loop over ``k`` is a plain SIMD loop (shift,
+    mask, 16-bit multiply-add). ``sum(code * x) - sum(x) == sum(trit * x)``: the offset of
+    the unsigned code is removed once per activation vector.
+
+    2 bits per weight (the memory floor of the model is ``nbytes`` per token). Pickles (Lava
+    passes it to its ProcessModels); ``np.asarray(p)`` / :meth:`to_trits` give the int8
+    trits back; ``shape``, ``size``, ``ndim`` are those of the trit matrix.
+    """
+
+    def __init__(self, data: np.ndarray, shape):
+        self.data = np.ascontiguousarray(data, dtype=np.uint8)
+        self.shape = (int(shape[0]), int(shape[1]))
+        want = (self.shape[0], padded_inputs(self.shape[1]) // 4)
+        if self.data.shape != want:
+            raise ValueError(f"packed data has shape {self.data.shape}, trits {self.shape} "
+                             f"need {want}")
+
+    ndim = 2
+    dtype = np.dtype(np.int8)
+
+    @property
+    def size(self) -> int:
+        return self.shape[0] * self.shape[1]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.nbytes)
+
+    @property
+    def n_pad(self) -> int:
+        return padded_inputs(self.shape[1])
+
+    @classmethod
+    def from_trits(cls, trits, rows_per_chunk: int = 4096) -> "PackedTernary":
+        """Pack an int ``(out, in)`` array of values in {-1, 0, 1} (ValueError otherwise)."""
+        trits = np.asarray(trits)
+        if trits.ndim != 2:
+            raise ValueError(f"trits must be 2-D (out, in), got shape {trits.shape}")
+        R, n = trits.shape
+        out = np.empty((R, padded_inputs(n) // 4), np.uint8)
+        for r0 in range(0, R, rows_per_chunk):   # bounded temporaries for large matrices
+            t = trits[r0:r0 + rows_per_chunk]
+            if t.size and (t.min() < -1 or t.max() > 1):
+                bad = t[(t < -1) | (t > 1)].ravel()[0]
+                raise ValueError(f"trits must be in {{-1, 0, 1}}, got {bad}")
+            out[r0:r0 + rows_per_chunk] = _pack_rows(t)
+        return cls(out, (R, n))
+
+    @classmethod
+    def from_packed(cls, packed, shape, rows_per_chunk: int = 4096) -> "PackedTernary":
+        """From the row-major 2-bit storage format of :func:`lava_llm.fixed_point.pack_trits`
+        (checkpoints), converted a chunk of rows at a time."""
+        R, n = int(shape[0]), int(shape[1])
+        packed = np.asarray(packed, np.uint8).ravel()
+        if packed.size != (R * n + 3) // 4:
+            raise ValueError(f"packed trits hold {packed.size} bytes, shape {(R, n)} needs "
+                             f"{(R * n + 3) // 4}")
+        out = np.empty((R, padded_inputs(n) // 4), np.uint8)
+        step = max(4, rows_per_chunk - rows_per_chunk % 4)
+        for r0 in range(0, R, step):
+            r1 = min(R, r0 + step)
+            b0, b1 = (r0 * n) // 4, -(-(r1 * n) // 4)
+            skip = r0 * n - 4 * b0           # 0 when r0 * n is a multiple of 4
+            codes = np.stack([(packed[b0:b1] >> k) & 3 for k in (0, 2, 4, 6)], axis=1)
+            codes = codes.ravel()[skip: skip + (r1 - r0) * n]
+            if np.any(codes == 3):
+                raise ValueError("packed trits contain the invalid code 0b11")
+            t = np.where(codes == 2, -1, codes).astype(np.int8).reshape(r1 - r0, n)
+            out[r0:r1] = _pack_rows(t)
+        return cls(out, (R, n))
+
+    def to_trits(self) -> np.ndarray:
+        """The int8 trits ``(out, in)``."""
+        R, n = self.shape
+        d = self.data.reshape(R, -1, BLOCK_BYTES)
+        codes = np.stack([(d >> (2 * j)) & 3 for j in range(4)], axis=2)   # (R, nb, 4, 64)
+        return (codes.reshape(R, -1)[:, :n].astype(np.int8) - 1)
+
+    def astype(self, dtype) -> np.ndarray:
+        """The trits as a plain array of ``dtype``."""
+        return self.to_trits().astype(dtype)
+
+    def __array__(self, dtype=None, copy=None):
+        t = self.to_trits()
+        return t if dtype is None else t.astype(dtype)
+
+    def __repr__(self) -> str:
+        return f"PackedTernary(shape={self.shape}, nbytes={self.nbytes})"
+
+    def __getstate__(self):
+        return {"data": self.data, "shape": self.shape}
+
+    def __setstate__(self, state):
+        self.data, self.shape = state["data"], tuple(state["shape"])
+
+
+def padded_inputs(n_in: int) -> int:
+    """Inputs per row of the packed layout: ``n_in`` rounded up to a multiple of BLOCK."""
+    return -(-int(n_in) // BLOCK) * BLOCK
+
+
+def _pack_rows(trits: np.ndarray) -> np.ndarray:
+    R, n = trits.shape
+    n_pad = padded_inputs(n)
+    code = np.ones((R, n_pad), np.uint8)              # padding: code 1 = trit 0
+    code[:, :n] = trits.astype(np.int16) + 1
+    c = code.reshape(R, n_pad // BLOCK, 4, BLOCK_BYTES)
+    return (c[:, :, 0] | (c[:, :, 1] << 2) | (c[:, :, 2] << 4) | (c[:, :, 3] << 6)).reshape(
+        R, n_pad // 4)
+
+
+def pack_ternary(trits) -> PackedTernary:
+    """``trits`` as a :class:`PackedTernary` (returned as is when it already is one)."""
+    return trits if isinstance(trits, PackedTernary) else PackedTernary.from_trits(trits)
+
+
+def _compiled():
+    """Build the numba kernels once (first use), cached on disk by numba."""
+    global _KERNELS
+    if _KERNELS is not None:
+        return _KERNELS
+    import numba
+    from numba import njit, prange
+
+    G, FL = BLOCK_BYTES, FLUSH_BLOCKS
+
+    @njit(inline="always", error_model="numpy")
+    def row_dot(prow, x, xs, lane):
+        # sum_k code[k] * x[k] - sum(x) for one packed row; 16-bit lanes flushed every FL
+        # blocks into the 64-bit total (exact: a lane stays below 2**14 in magnitude)
+        nblk = prow.size // G
+        total = np.int64(0)
+        lane[:] = 0
+        for b0 in range(0, nblk, FL):
+            for b in range(b0, min(b0 + FL, nblk)):
+                pb = prow[b * G:(b + 1) * G]
+                xb = x[4 * b * G:4 * (b + 1) * G]
+                for k in range(G):
+                    v = pb[k]
+                    lane[k] += ((v & 3) * xb[k] + ((v >> 2) & 3) * xb[G + k]
+                                + ((v >> 4) & 3) * xb[2 * G + k] + (v >> 6) * xb[3 * G + k])
+            for k in range(G):
+                total += lane[k]
+                lane[k] = 0
+        return total - xs
+
+    @njit(cache=True, error_model="numpy")
+    def xsum(x):
+        s = np.int64(0)
+        for j in range(x.size):
+            s += x[j]
+        return s
+
+    @njit(parallel=True, cache=True)
+    def matvec_par(data, x, out):
+        xs = xsum(x)
+        for r in prange(data.shape[0]):
+            lane = np.empty(G, np.int16)
+            out[r] = row_dot(data[r], x, xs, lane)
+
+    @njit(cache=True)
+    def matvec_ser(data, x, out):
+        xs = xsum(x)
+        lane = np.empty(G, np.int16)
+        for r in range(data.shape[0]):
+            out[r] = row_dot(data[r], x, xs, lane)
+
+    @njit(parallel=True, cache=True)
+    def matmat_par(data, X, out):
+        N = X.shape[0]
+        xs = np.empty(N, np.int64)
+        for t in range(N):
+            xs[t] = xsum(X[t])
+        for r in prange(data.shape[0]):
+            lane = np.empty(G, np.int16)
+            prow = data[r]
+            for t in range(N):
+                out[t, r] = row_dot(prow, X[t], xs[t], lane)
+
+    @njit(cache=True)
+    def matmat_ser(data, X, out):
+        lane = np.empty(G, np.int16)
+        for t in range(X.shape[0]):
+            xs = xsum(X[t])
+            for r in range(data.shape[0]):
+                out[t, r] = row_dot(data[r], X[t], xs, lane)
+
+    _KERNELS = {"vec_par": matvec_par, "vec_ser": matvec_ser, "mat_par": matmat_par,
+                "mat_ser": matmat_ser, "numba": numba}
+    return _KERNELS
+
+
+_KERNELS = None
+_INT8_MIN, _INT8_MAX = -128, 127
+
+
+def _use_threads(k, n_trits: int) -> bool:
+    # numba's default (workqueue) threading layer must not be entered from two threads at
+    # once: parallel kernels run from the main thread only, serial ones elsewhere; one
+    # numba thread (``numba.set_num_threads(1)``, ``--threads 1``) runs the serial kernel
+    import threading
+
+    return (n_trits >= PARALLEL_MIN_TRITS and k["numba"].get_num_threads() > 1
+            and threading.current_thread() is threading.main_thread())
+
+
+def packed_matvec(x_q, packed: PackedTernary, parallel: bool | None = None) -> np.ndarray:
+    """``W_t @ x`` over the last axis of int8-valued ``x_q`` (any leading axes) with the
+    compiled packed kernel; exact int64. ``x_q`` outside [-128, 127] raises ValueError (use
+    :func:`ternary_matvec`, which falls back to the exact reference)."""
+    x_q = np.asarray(x_q)
+    R, n = packed.shape
+    if x_q.shape[-1:] != (n,):
+        raise ValueError(f"x_q has {x_q.shape[-1:]} inputs, the weights take {n}")
+    lead = x_q.shape[:-1]
+    x2 = x_q.reshape(-1, n)
+    N = x2.shape[0]
+    if N and (x2.min() < _INT8_MIN or x2.max() > _INT8_MAX):
+        raise ValueError("x_q must be int8-valued for the packed kernel")
+    k = _compiled()
+    par = _use_threads(k, R * n) if parallel is None else parallel
+    out = np.empty((N, R), np.int64)
+    n_pad = packed.n_pad
+    for t0 in range(0, N, TOKEN_TILE):
+        xt = np.zeros((min(TOKEN_TILE, N - t0), n_pad), np.int8)
+        xt[:, :n] = x2[t0:t0 + TOKEN_TILE]
+        if xt.shape[0] == 1:
+            k["vec_par" if par else "vec_ser"](packed.data, xt[0], out[t0])
+        else:
+            k["mat_par" if par else "mat_ser"](packed.data, xt, out[t0:t0 + xt.shape[0]])
+    return out.reshape(lead + (R,))
+
+
+def ternary_matvec(x_q: np.ndarray, trits) -> np.ndarray:
+    """``W_t @ x`` over the last axis of ``x``, exact, as int64.
+
+    ``trits`` is a :class:`PackedTernary` (the layout the integer engines derive once at load)
+    or an int array. Packed weights with int8-valued ``x`` run the compiled kernel
+    (:func:`packed_matvec`: 2-bit weights, 16-bit lanes, both cores for one token); anything
+    else runs the readable reference :func:`ternary_matvec_naive`. Both are exact, so the
+    result is the same integer array either way (tested with ``==``).
+    """
+    if isinstance(trits, PackedTernary):
+        x = np.asarray(x_q)
+        if x.size == 0 or (x.min() >= _INT8_MIN and x.max() <= _INT8_MAX):
+            return packed_matvec(x, trits)
+        return ternary_matvec_naive(x, trits.to_trits())
+    return ternary_matvec_naive(x_q, trits)
 
 
 def int_step(x_q: np.ndarray, trits: np.ndarray, mant: int, shift: int,
