@@ -50,8 +50,14 @@ def int_range(bits: int, signed: bool = True) -> tuple[int, int]:
 
 def saturate(x, bits: int, signed: bool = True) -> np.ndarray:
     """Clip ``x`` to the range of a ``bits``-wide integer (Loihi's saturating behaviour)."""
-    lo, hi = int_range(bits, signed)
-    return np.clip(np.asarray(x, dtype=np.int64), lo, hi)
+    lo, hi = _int_range_cached(bits, signed)
+    return np.minimum(np.maximum(np.asarray(x, dtype=np.int64), lo), hi)
+
+
+@functools.lru_cache(maxsize=None)
+def _int_range_cached(bits, signed):
+    lo, hi = int_range(bits, signed)   # raises (uncached) for a bad width
+    return np.int64(lo), np.int64(hi)
 
 
 def wrap(x, bits: int) -> np.ndarray:
@@ -75,6 +81,17 @@ def rshift(x, n, rounding: str = "nearest") -> np.ndarray:
     ``sign(x) * ((|x| + 2**(n-1)) >> n)``; ``rounding="floor"``: arithmetic shift ``x >> n``.
     """
     x = np.asarray(x, dtype=np.int64)
+    if isinstance(n, (int, np.integer)) and 0 <= n <= 62:
+        # the common case, one shift for the whole array: the same values, fewer array ops
+        n = int(n)
+        if rounding == "floor":
+            return x >> n
+        if rounding != "nearest":
+            raise ValueError(f"rounding={rounding!r} is not one of ['nearest', 'floor']")
+        if n == 0:
+            return x.copy()
+        mag = (np.abs(x) + (1 << (n - 1))) >> n
+        return np.where(x < 0, -mag, mag)
     n = np.asarray(n, dtype=np.int64)
     if np.any(n < 0):
         raise ValueError(f"shift n must be >= 0, got {n.min()}")

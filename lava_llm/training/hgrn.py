@@ -179,20 +179,40 @@ class HGRNBitForCausalLM(nn.Module):
 
     @classmethod
     def from_params(cls, params, dtype=torch.float32) -> "HGRNBitForCausalLM":
-        """Model with frozen ternary BitLinears from an ``LMParams``."""
+        """Model with frozen ternary BitLinears from an ``LMParams``.
+
+        Built on the meta device and filled one tensor at a time in ``dtype`` (``alpha *
+        trits`` is ``+-alpha`` or 0, so it is exact in any dtype): no float64 copy of the
+        whole model and no random initialisation (peak ~ the model in ``dtype``)."""
         params.check()
-        model = cls(params.config).to(torch.float64)  # load float64 values without rounding
-        sd = {}
+        with torch.device("meta"):
+            model = cls(params.config)
+        model = model.to(dtype).to_empty(device="cpu")
+        values = {}
         for name, lin in params.linears.items():
-            sd[name + ".weight"] = torch.tensor(np.asarray(lin.trits, np.float64)
-                                                * float(lin.scale))
-            sd[name + ".norm.weight"] = torch.tensor(np.asarray(lin.norm_weight, np.float64))
+            values[name + ".weight"] = (lin.trits, float(lin.scale))
+            values[name + ".norm.weight"] = (lin.norm_weight, None)
         for name, t in params.tensors.items():
-            sd[name] = torch.tensor(np.asarray(t, np.float64))
-        model.load_state_dict(sd)
+            values[name] = (t, None)
+        sd = model.state_dict()
+        if set(sd) != set(values):
+            raise ValueError(f"parameters do not match the torch model: missing "
+                             f"{sorted(set(sd) - set(values))[:5]}, unexpected "
+                             f"{sorted(set(values) - set(sd))[:5]}")
+        with torch.no_grad():
+            for name, (value, scale) in values.items():
+                target = sd[name]
+                if scale is None:   # one rounding to dtype, as before (float32 is exact)
+                    value = np.asarray(value)
+                    if value.dtype not in (np.float32, np.float64):
+                        value = value.astype(np.float64)
+                    target.copy_(torch.from_numpy(value))
+                else:
+                    target.copy_(torch.from_numpy(np.asarray(value, np.int8)))
+                    target.mul_(scale)
         for m in model.bitlinears().values():
             m.frozen = True
-        return model.to(dtype)
+        return model
 
 
 def set_quantize(model: nn.Module, quantize: bool) -> nn.Module:

@@ -10,7 +10,10 @@ Layout (``save_checkpoint``)::
                              (float64, alpha), NAME.norm.weight (float32); the full-precision
                              tensors under their HF names (float32)
 
-Trits are stored once ternarised; loading never re-quantises. ``load_checkpoint`` raises
+Trits are stored once ternarised; loading never re-quantises. Loading reads one tensor at a
+time and converts the stored trits straight into the compiled kernel's packed layout
+(:class:`~lava_llm.processes.ternary_dense.kernels.PackedTernary`, 2 bits a weight); the
+embedding stays float32 as stored. ``load_checkpoint`` raises
 FileNotFoundError for a missing folder/file and ValueError (naming the keys) for keys or shapes
 that do not match the config.
 """
@@ -27,10 +30,12 @@ from lava_llm import validation as V
 from lava_llm.models.lm.config import LMConfig
 from lava_llm.models.lm.params import LMParams, TernaryLinear
 from lava_llm.models.lm.tokenizer import CharTokenizer
+from lava_llm.processes.ternary_dense import kernels as td
 
 FORMAT = "lava-llm-lm"
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+EMBEDDING = "model.embeddings.weight"
 #: The shipped demo checkpoint (trained by ``scripts/train_lm.py``).
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "lm_shakespeare"
 
@@ -66,8 +71,24 @@ def save_checkpoint(folder, params: LMParams, tokenizer: CharTokenizer | None = 
     return folder
 
 
+def _open_weights(wpath: Path, safe_open):
+    """``safe_open`` on the weights, with a ValueError naming the file when it is empty,
+    truncated or corrupt (the messages of :func:`lava_llm.validation.load_safetensors`)."""
+    size = wpath.stat().st_size
+    if size < 8:
+        raise V.ArgumentError(str(wpath), f"{wpath} is not a safetensors file: {size} byte(s), "
+                              "empty or truncated")
+    try:
+        return safe_open(str(wpath), framework="numpy")
+    except Exception as exc:  # safetensors raises SafetensorError and others
+        raise V.ArgumentError(str(wpath), f"{wpath} is not a valid safetensors file (truncated "
+                              f"or corrupt): {exc}") from None
+
+
 def load_checkpoint(folder=None) -> Checkpoint:
     """Load a checkpoint folder (default: the shipped :data:`DEFAULT_CHECKPOINT`)."""
+    from safetensors import safe_open
+
     folder = Path(DEFAULT_CHECKPOINT if folder is None else folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"checkpoint folder {folder} does not exist")
@@ -81,30 +102,33 @@ def load_checkpoint(folder=None) -> Checkpoint:
         raise ValueError(f"{cpath}: not a {FORMAT} checkpoint (format={raw.get('format')!r}); "
                          f"HF HGRNBit folders load with lava_llm.models.lm.hf_import")
     cfg = V.in_file(cpath, LMConfig.from_dict, raw.get("config"))
-    arrays = V.load_safetensors(wpath)
     linears, tensors, problems = {}, {}, []
     used = set()
-    for name, shape in cfg.linear_shapes().items():
-        keys = [name + ".weight.packed", name + ".weight.scale", name + ".norm.weight"]
-        absent = [k for k in keys if k not in arrays]
-        if absent:
-            problems += [f"missing key {k}" for k in absent]
-            continue
-        used.update(keys)
-        try:
-            trits = fp.unpack_trits(arrays[keys[0]], shape)
-        except ValueError as exc:
-            problems.append(f"{name}.weight: {exc}")
-            continue
-        linears[name] = TernaryLinear(trits, float(arrays[keys[1]].ravel()[0]),
-                                      arrays[keys[2]].astype(np.float64))
-    for name in cfg.tensor_shapes():
-        if name not in arrays:
-            problems.append(f"missing key {name}")
-            continue
-        used.add(name)
-        tensors[name] = arrays[name].astype(np.float64)
-    problems += [f"unexpected key {k}" for k in sorted(set(arrays) - used)]
+    with _open_weights(wpath, safe_open) as f:   # one tensor at a time
+        keys = set(f.keys())
+        for name, shape in cfg.linear_shapes().items():
+            names = [name + ".weight.packed", name + ".weight.scale", name + ".norm.weight"]
+            absent = [k for k in names if k not in keys]
+            if absent:
+                problems += [f"missing key {k}" for k in absent]
+                continue
+            used.update(names)
+            try:
+                trits = td.PackedTernary.from_packed(f.get_tensor(names[0]), shape)
+            except ValueError as exc:
+                problems.append(f"{name}.weight: {exc}")
+                continue
+            linears[name] = TernaryLinear(trits, float(f.get_tensor(names[1]).ravel()[0]),
+                                          f.get_tensor(names[2]).astype(np.float64))
+        for name in cfg.tensor_shapes():
+            if name not in keys:
+                problems.append(f"missing key {name}")
+                continue
+            used.add(name)
+            t = f.get_tensor(name)
+            # the embedding stays float32 as stored (exact; widened where float64 is needed)
+            tensors[name] = t if name == EMBEDDING else t.astype(np.float64)
+    problems += [f"unexpected key {k}" for k in sorted(keys - used)]
     if problems:
         raise ValueError(f"{wpath} does not match its config ({cfg}): "
                          + "; ".join(problems[:10]))

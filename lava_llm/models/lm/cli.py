@@ -27,6 +27,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--granularity", choices=("fused", "fine"), default="fused",
                         help="Lava form of the blocks: fused (one leaf per block, default) or "
                         "fine (synapse and neuron Processes; many leaves, slow on CPU)")
+    parser.add_argument("--threads", type=int, default=None, help="compute threads of the "
+                        "engine (numba), torch and BLAS, set explicitly (default: all cores)")
 
 
 def _load(folder):
@@ -38,14 +40,23 @@ def _load(folder):
         from lava_llm.models.lm import hf_import
 
         if hf_import.is_hf_checkpoint(folder):
+            import sys
+
             # load_params also checks the checkpoint's epsilon against the library's
-            return LanguageModel(hf_import.load_params(folder))
+            params = hf_import.load_params(folder)
+            print(f"note: {folder} is an HF folder without a fixed-point calibration: "
+                  f"calibrating on random token ids now (convert it once with "
+                  f"python -m lava_llm.models.lm.hf_import to cache one)", file=sys.stderr)
+            return LanguageModel(params)
         if not Path(folder).exists():
             raise FileNotFoundError(f"--checkpoint {folder}: folder does not exist")
     return LanguageModel.load(folder)
 
 
 def run(args) -> dict:
+    from lava_llm.models.lm.engine import set_threads
+
+    set_threads(getattr(args, "threads", None), torch_too=args.backend == "torch")
     lm = _load(args.checkpoint)
     prompt = args.prompt
     if lm.tokenizer is None:

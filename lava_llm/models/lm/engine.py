@@ -43,7 +43,8 @@ def float_model(params) -> dict:
                  lb=None if layer == 0 else lbs[layer])
         layers.append(d)
     return {"eps": float(cfg.eps), "config": cfg,
-            "emb": np.asarray(T["model.embeddings.weight"], np.float64), "layers": layers,
+            # float32 or float64 as held; the engine widens the rows it gathers (exact)
+            "emb": np.asarray(T["model.embeddings.weight"]), "layers": layers,
             "head": {"norm": np.asarray(T["model.norm.weight"], np.float64),
                      "lm_head": L["lm_head"]}}
 
@@ -55,7 +56,7 @@ def float_forward(params_or_model, ids, state=None, stats: dict | None = None):
     ids = _ids(ids, fm["emb"].shape[0])
     B, H = ids.shape[0], fm["emb"].shape[1]
     state = state if state is not None else [np.zeros((B, H))] * len(fm["layers"])
-    x = fm["emb"][ids]
+    x = np.asarray(fm["emb"][ids], np.float64)
     new = []
     for li, layer in enumerate(fm["layers"]):
         pre = f"model.layers.{li}."
@@ -78,7 +79,7 @@ def int_forward(qmodel: dict, ids, state=None):
     ids = _ids(ids, qmodel["emb"].shape[0])
     B, H = ids.shape[0], qmodel["emb"].shape[1]
     state = state if state is not None else [np.zeros((B, H), np.int64)] * len(qmodel["layers"])
-    x = qmodel["emb"][ids]
+    x = qmodel["emb"][ids].astype(np.int64)
     new = []
     for li, layer in enumerate(qmodel["layers"]):
         i, f, g = gk.mixer_pre_int(x, layer)
@@ -87,6 +88,44 @@ def int_forward(qmodel: dict, ids, state=None):
         x = gk.mixer_post_int(x, hs, g, layer)
         x = lk.glu_block_int(x, layer)
     return lk.head_int(x, qmodel["head"]), new
+
+
+def set_threads(n: int | None, *, torch_too: bool | None = None) -> dict:
+    """Set the compute threads explicitly: numba (the packed ternary kernels), torch
+    (``torch.set_num_threads``; only when torch is imported already or ``torch_too``, so the
+    integer engine never pays for importing it) and the BLAS pools (threadpoolctl).
+
+    ``n``: 1 to the number of usable cores (None: all of them). Raises ValueError naming
+    ``threads`` otherwise. Returns ``{"numba": n, "torch": n or None, "blas": n}``.
+    """
+    import os
+    import sys
+
+    import numba
+
+    from lava_llm import validation as V
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    limit = min(int(cores or 1), int(numba.config.NUMBA_NUM_THREADS))
+    n = limit if n is None else V.check_int("threads", n, 1, limit)
+    numba.set_num_threads(n)
+    out = {"numba": n, "torch": None, "blas": n}
+    if torch_too or (torch_too is None and "torch" in sys.modules):
+        import torch
+
+        torch.set_num_threads(n)
+        out["torch"] = n
+    try:
+        from threadpoolctl import threadpool_limits
+
+        global _BLAS_LIMIT
+        _BLAS_LIMIT = threadpool_limits(n)   # kept: the limit holds while it lives
+    except ImportError:  # pragma: no cover - threadpoolctl ships with scipy/sklearn stacks
+        out["blas"] = None
+    return out
+
+
+_BLAS_LIMIT = None
 
 
 def log_softmax(z):

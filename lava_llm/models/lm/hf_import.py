@@ -256,42 +256,164 @@ def weight_files(folder) -> list[Path]:
                             f" (found: {', '.join(present) or 'nothing'})")
 
 
-def _read_one(path: Path) -> dict:
-    import torch
+#: safetensors dtype names -> (numpy dtype of the stored bytes, floating point?)
+_ST_DTYPES = {"BF16": ("<u2", True), "F16": ("<f2", True), "F32": ("<f4", True),
+              "F64": ("<f8", True), "I8": ("i1", False), "U8": ("u1", False),
+              "I16": ("<i2", False), "I32": ("<i4", False), "I64": ("<i8", False),
+              "BOOL": ("?", False)}
 
-    if path.suffix == ".safetensors":
-        sd = V.load_safetensors(path, "torch")  # a broken file: a ValueError naming it
-    else:
-        try:
-            sd = torch.load(str(path), map_location="cpu", weights_only=True)
-        except Exception as exc:  # pickle/zip errors of many kinds
-            raise ValueError(f"{path} could not be read as a torch state dict "
-                             f"(weights_only=True): {exc}") from None
-        if not isinstance(sd, dict):
-            raise ValueError(f"{path} holds a {type(sd).__name__}, not a state dict")
-    out = {}
-    for name, t in sd.items():
-        if not isinstance(t, torch.Tensor):
-            raise ValueError(f"{path}: entry {name!r} is a {type(t).__name__}, not a tensor")
+
+def read_safetensors_header(path) -> tuple[dict, int]:
+    """The header of a ``.safetensors`` file: ``({name: (dtype, shape, (begin, end))}, data
+    start)``, checked against the file size. The format: an 8-byte little-endian header
+    length ``N``, ``N`` bytes of JSON (name -> ``{"dtype", "shape", "data_offsets"}``, plus an
+    optional ``"__metadata__"``), then the raw little-endian tensor bytes. Raises ValueError
+    naming the file for anything malformed."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size < 8:
+        raise V.ArgumentError(str(path), f"{path} is not a safetensors file: {size} byte(s), "
+                              "empty or truncated")
+    try:
+        with open(path, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            if size < 8 or n <= 0 or 8 + n > size:
+                raise ValueError(f"header length {n} does not fit the file ({size} bytes)")
+            raw = json.loads(f.read(n))
+        if not isinstance(raw, dict):
+            raise ValueError("the header is not a JSON object")
+        entries = {}
+        for name, e in raw.items():
+            if name == "__metadata__":
+                continue
+            dt, shape, (b0, b1) = e["dtype"], tuple(int(d) for d in e["shape"]), \
+                e["data_offsets"]
+            if dt not in _ST_DTYPES:
+                raise ValueError(f"{name}: unsupported dtype {dt!r}")
+            want = int(np.prod(shape, dtype=np.int64)) * np.dtype(_ST_DTYPES[dt][0]).itemsize
+            if not (0 <= b0 <= b1 and 8 + n + b1 <= size and b1 - b0 == want):
+                raise ValueError(f"{name}: data_offsets {[b0, b1]} do not match its shape "
+                                 f"{list(shape)} and dtype {dt} within the file")
+            entries[name] = (dt, shape, (int(b0), int(b1)))
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        raise V.ArgumentError(str(path), f"{path} is not a valid safetensors file (truncated or "
+                              f"corrupt): {exc}") from None
+    return entries, 8 + n
+
+
+class WeightReader:
+    """The tensors of an HF checkpoint, read one at a time (``with WeightReader(files) as r``).
+
+    ``shapes`` (name -> shape) and ``dtypes`` come from the file headers without reading
+    data; :meth:`get` reads one tensor. safetensors files are read tensor by tensor straight
+    from the file into numpy (:func:`read_safetensors_header` gives the offsets; bf16 is
+    widened exactly by a 16-bit shift), so neither torch nor a memory map of the whole file
+    is needed; ``.bin`` files are loaded with ``torch.load(mmap=True, weights_only=True)``
+    (data paged in on access).
+    """
+
+    def __init__(self, files):
+        self.files = [Path(f) for f in files]
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        self.dtypes: dict[str, str] = {}
+        self._where: dict[str, tuple[Path, ty.Any]] = {}
+        for path in self.files:
+            if path.suffix == ".safetensors":
+                header, start = read_safetensors_header(path)
+                entries = {k: (shape, dt) for k, (dt, shape, _) in header.items()}
+                srcs = {k: (start + off[0], dt) for k, (dt, _, off) in header.items()}
+            else:
+                import torch
+
+                try:
+                    sd = torch.load(str(path), map_location="cpu", weights_only=True,
+                                    mmap=True)
+                except Exception as exc:  # pickle/zip errors of many kinds
+                    raise ValueError(f"{path} could not be read as a torch state dict "
+                                     f"(weights_only=True): {exc}") from None
+                if not isinstance(sd, dict):
+                    raise ValueError(f"{path} holds a {type(sd).__name__}, not a state dict")
+                entries = {}
+                for k, t in sd.items():
+                    if not isinstance(t, torch.Tensor):
+                        raise ValueError(f"{path}: entry {k!r} is a {type(t).__name__}, not a "
+                                         f"tensor")
+                    entries[k] = (tuple(t.shape), str(t.dtype))
+                srcs = {k: sd for k in sd}
+            dup = sorted(set(entries) & set(self.shapes))
+            if dup:
+                raise ValueError(f"{path}: tensor(s) {', '.join(dup[:5])} appear in two shards")
+            for k, (shape, dtype) in entries.items():
+                self.shapes[k], self.dtypes[k] = shape, dtype
+                self._where[k] = (path, srcs[k])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._where.clear()  # drops the mmap-backed .bin state dicts
+
+    def get(self, name: str, dtype=np.float64) -> np.ndarray:
+        """One tensor as a numpy array of ``dtype`` (bf16/fp16 -> float32/float64 is exact).
+        Raises ValueError for a non-floating tensor."""
+        path, src = self._where[name]
+        if isinstance(src, tuple):                  # safetensors: (byte offset, dtype)
+            offset, dt = src
+            store, floating = _ST_DTYPES[dt]
+            if not floating:
+                raise ValueError(f"{path}: {name} has dtype {dt}; latent weights must be "
+                                 f"floating point (float16/bfloat16/float32)")
+            shape = self.shapes[name]
+            count = int(np.prod(shape, dtype=np.int64))
+            a = np.fromfile(path, dtype=store, count=count, offset=offset).reshape(shape)
+            if dt == "BF16":   # bf16 is the top half of a float32: exact
+                a = (a.astype(np.uint32) << 16).view(np.float32)
+            return a.astype(dtype, copy=False)
+        t = src[name]
         if not t.is_floating_point():
             raise ValueError(f"{path}: {name} has dtype {t.dtype}; latent weights must be "
                              f"floating point (float16/bfloat16/float32)")
-        # bf16/fp16 -> float64 is exact: the latent weights are used as stored.
-        out[name] = t.detach().to(torch.float64).numpy()
-    return out
+        import torch
+
+        tdtype = torch.float64 if np.dtype(dtype) == np.float64 else torch.float32
+        return t.detach().to(tdtype).numpy()
 
 
 def load_tensors(folder) -> tuple[dict[str, np.ndarray], list[Path]]:
-    """All tensors of the checkpoint as float64 numpy arrays, and the files read."""
+    """All tensors of the checkpoint as float64 numpy arrays, and the files read (the whole
+    model in float64: for small checkpoints and tests; the importer itself streams)."""
     files = weight_files(folder)
-    tensors: dict[str, np.ndarray] = {}
-    for path in files:
-        part = _read_one(path)
-        dup = sorted(set(part) & set(tensors))
-        if dup:
-            raise ValueError(f"{path}: tensor(s) {', '.join(dup[:5])} appear in two shards")
-        tensors.update(part)
-    return tensors, files
+    with WeightReader(files) as r:
+        return {k: r.get(k) for k in r.shapes}, files
+
+
+def _check_names(shapes: dict, cfg: HFConfig) -> list[str]:
+    want = expected_shapes(cfg)
+    missing = [k for k in want if k not in shapes]
+    if cfg.tie_word_embeddings and missing == ["lm_head.weight"]:
+        missing = []
+    unexpected = [k for k in shapes if k not in want]
+    wrong = [f"{k}: {tuple(shapes[k])} (config needs {want[k]})"
+             for k in want if k in shapes and tuple(shapes[k]) != want[k]]
+    problems = []
+    for title, items in (("missing keys", missing), ("unexpected keys", unexpected),
+                         ("shape mismatches", wrong)):
+        if items:
+            problems.append(_listing(title, items))
+    return problems
+
+
+def _listing(title, items):
+    more = f" ... and {len(items) - 8} more" if len(items) > 8 else ""
+    return f"{title} ({len(items)}): " + "; ".join(items[:8]) + more
+
+
+def _raise_problems(problems, cfg: HFConfig, where: str):
+    if problems:
+        c = cfg
+        raise ValueError(f"{where} does not match its config (vocab_size={c.vocab_size}, "
+                         f"hidden_size={c.hidden_size}, num_hidden_layers={c.num_hidden_layers},"
+                         f" intermediate_size={c.intermediate_size}): " + " | ".join(problems))
 
 
 def check_tensors(tensors: dict[str, np.ndarray], cfg: HFConfig, where: str = "checkpoint"
@@ -299,32 +421,11 @@ def check_tensors(tensors: dict[str, np.ndarray], cfg: HFConfig, where: str = "c
     """Raise ValueError listing missing keys, unexpected keys, shape mismatches against the
     config and non-finite values (each list shortened to its first 8 entries)."""
     want = expected_shapes(cfg)
-    missing = [k for k in want if k not in tensors]
-    if cfg.tie_word_embeddings and missing == ["lm_head.weight"]:
-        missing = []
-    unexpected = [k for k in tensors if k not in want]
-    wrong = [f"{k}: {tuple(tensors[k].shape)} (config needs {want[k]})"
-             for k in want if k in tensors and tuple(tensors[k].shape) != want[k]]
+    problems = _check_names({k: np.shape(v) for k, v in tensors.items()}, cfg)
     bad = [k for k in want if k in tensors and not np.all(np.isfinite(tensors[k]))]
-    problems = []
-
-    def listing(title, items):
-        more = f" ... and {len(items) - 8} more" if len(items) > 8 else ""
-        problems.append(f"{title} ({len(items)}): " + "; ".join(items[:8]) + more)
-
-    if missing:
-        listing("missing keys", missing)
-    if unexpected:
-        listing("unexpected keys", unexpected)
-    if wrong:
-        listing("shape mismatches", wrong)
     if bad:
-        listing("non-finite values in", bad)
-    if problems:
-        c = cfg
-        raise ValueError(f"{where} does not match its config (vocab_size={c.vocab_size}, "
-                         f"hidden_size={c.hidden_size}, num_hidden_layers={c.num_hidden_layers},"
-                         f" intermediate_size={c.intermediate_size}): " + " | ".join(problems))
+        problems.append(_listing("non-finite values in", bad))
+    _raise_problems(problems, cfg, where)
 
 
 def lower_bound_logits_off(num_layers: int, hidden: int) -> np.ndarray:
@@ -336,11 +437,18 @@ def lower_bound_logits_off(num_layers: int, hidden: int) -> np.ndarray:
     return x
 
 
-def ternarise(weight: np.ndarray, norm_weight: np.ndarray) -> TernaryLinear:
-    """One BitLinear's latent weight -> trits and scale (the one and only quantisation)."""
+def ternarise(weight: np.ndarray, norm_weight: np.ndarray, rows_per_chunk: int = 8192
+              ) -> TernaryLinear:
+    """One BitLinear's latent weight -> trits and scale (the one and only quantisation):
+    :func:`lava_llm.fixed_point.ternary_absmean` in float64, the trits computed a chunk of
+    rows at a time (the same elementwise result, bounded temporaries)."""
     w = np.asarray(weight, dtype=np.float64)
-    trits, alpha = fp.ternary_absmean(w)
-    return TernaryLinear(trits=trits.astype(np.int8), scale=float(alpha),
+    alpha = max(float(np.abs(w).mean()), 1e-5)   # = fp.ternary_absmean's alpha
+    trits = np.empty(w.shape, np.int8)
+    for r0 in range(0, w.shape[0], rows_per_chunk):
+        trits[r0:r0 + rows_per_chunk] = np.clip(np.round(w[r0:r0 + rows_per_chunk] / alpha),
+                                                -1, 1)
+    return TernaryLinear(trits=trits, scale=alpha,
                          norm_weight=np.asarray(norm_weight, dtype=np.float64))
 
 
@@ -351,8 +459,62 @@ def linear_names(cfg: HFConfig) -> list[str]:
     return names + ["lm_head"]
 
 
+def _stream(folder, packed: bool):
+    """Read, check and ternarise one tensor at a time. Returns ``(cfg, linears, tensors,
+    files)``; ``linears``: name -> TernaryLinear with int8 trits, or (``packed``) with the
+    compiled kernel's packed trits; ``tensors`` float64, or (``packed``) the embedding kept in
+    float32 (bf16/fp16/fp32 latent values are exact in float32)."""
+    from lava_llm.processes.ternary_dense import kernels as td
+
+    cfg = read_config(folder)
+    files = weight_files(folder)
+    where = f"weights in {Path(folder)}"
+    with WeightReader(files) as r:
+        _raise_problems(_check_names(r.shapes, cfg), cfg, where)
+        bad = []
+
+        def get(name, dtype=np.float64):
+            a = r.get(name, dtype)
+            if not np.isfinite(a).all():
+                bad.append(name)
+            return a
+
+        lin_names = linear_names(cfg)
+        of_linears = {n + ".weight" for n in lin_names} | {n + ".norm.weight"
+                                                            for n in lin_names}
+        tensors = {}
+        for name in expected_shapes(cfg):
+            if name in of_linears:
+                continue
+            if name == "model.embeddings.weight" and packed:
+                tensors[name] = get(name, np.float32)
+            else:
+                tensors[name] = get(name)
+        linears = {}
+        for name in lin_names:
+            wname = name + ".weight"
+            if wname not in r.shapes:   # tied head: the embedding matrix
+                wname = "model.embeddings.weight"
+            w, nw = get(wname), get(name + ".norm.weight")
+            if bad:   # reported below with every other non-finite tensor
+                continue
+            lin = ternarise(w, nw)
+            del w
+            if packed:
+                lin = TernaryLinear(td.PackedTernary.from_trits(lin.trits), lin.scale,
+                                    lin.norm_weight)
+            linears[name] = lin
+        if bad:
+            _raise_problems([_listing("non-finite values in", bad)], cfg, where)
+    if not cfg.use_lower_bound:
+        tensors["model.lower_bounds"] = lower_bound_logits_off(cfg.num_hidden_layers,
+                                                               cfg.hidden_size)
+    return cfg, linears, tensors, files
+
+
 def read_checkpoint(folder) -> HFImport:
-    """Read, check and ternarise an HF ``HGRNBitForCausalLM`` checkpoint folder.
+    """Read, check and ternarise an HF ``HGRNBitForCausalLM`` checkpoint folder (tensors
+    streamed one at a time; int8 trits and float64 tensors in the result).
 
     Raises
     ------
@@ -362,17 +524,7 @@ def read_checkpoint(folder) -> HFImport:
         Unsupported config, or tensors whose keys/shapes do not match the config, or
         non-finite values.
     """
-    cfg = read_config(folder)
-    tensors, files = load_tensors(folder)
-    check_tensors(tensors, cfg, where=f"weights in {Path(folder)}")
-    if cfg.tie_word_embeddings and "lm_head.weight" not in tensors:
-        tensors["lm_head.weight"] = tensors["model.embeddings.weight"]
-    if not cfg.use_lower_bound:
-        tensors["model.lower_bounds"] = lower_bound_logits_off(cfg.num_hidden_layers,
-                                                               cfg.hidden_size)
-    linears = {name: ternarise(tensors.pop(name + ".weight"),
-                               tensors.pop(name + ".norm.weight"))
-               for name in linear_names(cfg)}
+    cfg, linears, tensors, files = _stream(folder, packed=False)
     source = {"folder": str(Path(folder)), "files": [p.name for p in files],
               "architecture": ARCHITECTURE}
     return HFImport(config=cfg, linears=linears, tensors=tensors, source=source)
@@ -389,8 +541,9 @@ def is_hf_checkpoint(folder) -> bool:
                                       or ARCHITECTURE in (raw.get("architectures") or []))
 
 
-def import_summary(imp: HFImport) -> dict:
-    """Counts for reports: parameters, trits, bytes packed vs fp16."""
+def import_summary(imp) -> dict:
+    """Counts for reports: parameters, trits, bytes packed vs fp16 (of an
+    :class:`HFImport` or an :class:`~lava_llm.models.lm.params.LMParams`)."""
     n_trits = sum(lin.trits.size for lin in imp.linears.values())
     n_float = sum(t.size for t in imp.tensors.values()) + sum(
         lin.norm_weight.size for lin in imp.linears.values())
@@ -416,15 +569,22 @@ def load_params(folder):
     epsilon (1e-6): the library's models use one epsilon for every norm, and a silent mismatch
     would change the logits.
     """
-    from lava_llm.models.lm.params import from_hf_import
+    from lava_llm.models.lm.config import LMConfig
+    from lava_llm.models.lm.params import LMParams
+    from lava_llm.models.lm.params import TernaryLinear as Linear
 
-    imp = read_checkpoint(folder)
-    if imp.config.rms_norm_eps != BITLINEAR_EPS:
+    cfg = read_config(folder)
+    if cfg.rms_norm_eps != BITLINEAR_EPS:
         raise ValueError(f"{Path(folder) / CONFIG_FILE}: rms_norm_eps="
-                         f"{imp.config.rms_norm_eps!r} is not supported: the library uses one "
+                         f"{cfg.rms_norm_eps!r} is not supported: the library uses one "
                          f"epsilon ({BITLINEAR_EPS}) for the block norms and the BitLinear "
                          f"norms")
-    return from_hf_import(imp)
+    cfg, linears, tensors, _ = _stream(folder, packed=True)
+    lcfg = LMConfig(vocab_size=cfg.vocab_size, hidden_size=cfg.hidden_size,
+                    num_layers=cfg.num_hidden_layers, intermediate_size=cfg.intermediate_size,
+                    eps=cfg.rms_norm_eps)
+    linears = {k: Linear(v.trits, v.scale, v.norm_weight) for k, v in linears.items()}
+    return LMParams(lcfg, linears, tensors).check("HF import")
 
 
 def load_torch(folder, dtype=None):
@@ -451,9 +611,16 @@ def convert(src, dst, calibration_ids=None, seed: int = 0):
     random token ids; that is recorded in the checkpoint's ``meta`` (calibrate on real text
     for good fixed-point accuracy). Returns ``dst`` as a Path.
     """
+    return _convert(src, dst, calibration_ids, seed)[0]
+
+
+def _convert(src, dst, calibration_ids=None, seed: int = 0):
+    import time
+
     from lava_llm.models.lm.checkpoint import save_checkpoint
     from lava_llm.models.lm.export import calibrate
 
+    t0 = time.perf_counter()
     params = load_params(src)
     if calibration_ids is None:
         rng = np.random.default_rng(seed)
@@ -463,10 +630,14 @@ def convert(src, dst, calibration_ids=None, seed: int = 0):
         calib_src = f"{np.asarray(calibration_ids).size} given token ids"
     ids = V.check_int_range("calibration_ids", calibration_ids, 0,
                             params.config.vocab_size - 1)
+    t1 = time.perf_counter()
     calib = calibrate(params, ids)
+    t2 = time.perf_counter()
     meta = {"source": "hf_import", "hf_folder": str(Path(src).resolve()),
             "calibration_data": calib_src}
-    return save_checkpoint(dst, params, tokenizer=None, calibration=calib, meta=meta)
+    out = save_checkpoint(dst, params, tokenizer=None, calibration=calib, meta=meta)
+    return out, params, {"read_s": t1 - t0, "calibrate_s": t2 - t1,
+                         "write_s": time.perf_counter() - t2}
 
 
 def main(argv=None) -> int:
@@ -482,12 +653,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="seed of the calibration token ids")
     args = ap.parse_args(argv)
     try:
-        imp = read_checkpoint(args.src)
-        out = convert(args.src, args.dst, seed=args.seed)
+        out, params, times = _convert(args.src, args.dst, seed=args.seed)
     except (FileNotFoundError, ValueError) as exc:
         print(f"hf_import: error: {exc}")
         return 2
-    print(json.dumps({"written": str(out), **import_summary(imp)}))
+    print(json.dumps({"written": str(out), **import_summary(params), **times}))
     return 0
 
 

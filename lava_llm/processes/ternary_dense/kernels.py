@@ -209,79 +209,27 @@ def pack_ternary(trits) -> PackedTernary:
 
 
 def _compiled():
-    """Build the numba kernels once (first use), cached on disk by numba."""
+    """The numba kernels (:mod:`._packed_numba`, imported on first use; compiled once and
+    cached on disk by numba)."""
     global _KERNELS
-    if _KERNELS is not None:
-        return _KERNELS
-    import numba
-    from numba import njit, prange
+    if _KERNELS is None:
+        import numba
 
-    G, FL = BLOCK_BYTES, FLUSH_BLOCKS
+        from lava_llm.processes.ternary_dense import _packed_numba as pn
 
-    @njit(inline="always", error_model="numpy")
-    def row_dot(prow, x, xs, lane):
-        # sum_k code[k] * x[k] - sum(x) for one packed row; 16-bit lanes flushed every FL
-        # blocks into the 64-bit total (exact: a lane stays below 2**14 in magnitude)
-        nblk = prow.size // G
-        total = np.int64(0)
-        lane[:] = 0
-        for b0 in range(0, nblk, FL):
-            for b in range(b0, min(b0 + FL, nblk)):
-                pb = prow[b * G:(b + 1) * G]
-                xb = x[4 * b * G:4 * (b + 1) * G]
-                for k in range(G):
-                    v = pb[k]
-                    lane[k] += ((v & 3) * xb[k] + ((v >> 2) & 3) * xb[G + k]
-                                + ((v >> 4) & 3) * xb[2 * G + k] + (v >> 6) * xb[3 * G + k])
-            for k in range(G):
-                total += lane[k]
-                lane[k] = 0
-        return total - xs
-
-    @njit(cache=True, error_model="numpy")
-    def xsum(x):
-        s = np.int64(0)
-        for j in range(x.size):
-            s += x[j]
-        return s
-
-    @njit(parallel=True, cache=True)
-    def matvec_par(data, x, out):
-        xs = xsum(x)
-        for r in prange(data.shape[0]):
-            lane = np.empty(G, np.int16)
-            out[r] = row_dot(data[r], x, xs, lane)
-
-    @njit(cache=True)
-    def matvec_ser(data, x, out):
-        xs = xsum(x)
-        lane = np.empty(G, np.int16)
-        for r in range(data.shape[0]):
-            out[r] = row_dot(data[r], x, xs, lane)
-
-    @njit(parallel=True, cache=True)
-    def matmat_par(data, X, out):
-        N = X.shape[0]
-        xs = np.empty(N, np.int64)
-        for t in range(N):
-            xs[t] = xsum(X[t])
-        for r in prange(data.shape[0]):
-            lane = np.empty(G, np.int16)
-            prow = data[r]
-            for t in range(N):
-                out[t, r] = row_dot(prow, X[t], xs[t], lane)
-
-    @njit(cache=True)
-    def matmat_ser(data, X, out):
-        lane = np.empty(G, np.int16)
-        for t in range(X.shape[0]):
-            xs = xsum(X[t])
-            for r in range(data.shape[0]):
-                out[t, r] = row_dot(data[r], X[t], xs, lane)
-
-    _KERNELS = {"vec_par": matvec_par, "vec_ser": matvec_ser, "mat_par": matmat_par,
-                "mat_ser": matmat_ser, "numba": numba}
+        _KERNELS = {"vec_par": pn.matvec_par, "vec_ser": pn.matvec_ser,
+                    "mat_par": pn.matmat_par, "mat_ser": pn.matmat_ser, "numba": numba}
     return _KERNELS
+
+
+def warm_up() -> None:
+    """Run every kernel variant once on a tiny matrix: numba's one-time start-up (loading the
+    cached machine code, starting its thread pool) then happens here, at model preparation,
+    not in the first token."""
+    p = PackedTernary.from_trits(np.zeros((2, 3), np.int8))
+    for parallel in (False, True):
+        for n_tok in (1, 2):
+            packed_matvec(np.zeros((n_tok, 3), np.int8), p, parallel=parallel)
 
 
 _KERNELS = None
