@@ -90,6 +90,8 @@ def rshift(x, n, rounding: str = "nearest") -> np.ndarray:
             raise ValueError(f"rounding={rounding!r} is not one of ['nearest', 'floor']")
         if n == 0:
             return x.copy()
+        if x.size >= _COMPILED_MIN_SIZE:
+            return _compiled_rshift()(x, n)
         mag = (np.abs(x) + (1 << (n - 1))) >> n
         return np.where(x < 0, -mag, mag)
     n = np.asarray(n, dtype=np.int64)
@@ -102,6 +104,22 @@ def rshift(x, n, rounding: str = "nearest") -> np.ndarray:
     half = np.where(n > 0, np.int64(1) << np.maximum(n - 1, 0), 0)
     mag = (np.abs(x) + half) >> n
     return np.where(x < 0, -mag, mag)
+
+
+#: Arrays at least this large take the compiled one-pass rounding shift (same values).
+_COMPILED_MIN_SIZE = 512
+_RSHIFT_NB = None
+
+
+def _compiled_rshift():
+    """numba version of the scalar-``n`` nearest rounding shift (one pass over ``x``; numba
+    is imported on first use). Equal to the numpy expression by construction and by test."""
+    global _RSHIFT_NB
+    if _RSHIFT_NB is None:
+        from lava_llm._fixed_point_numba import rshift_nearest
+
+        _RSHIFT_NB = rshift_nearest
+    return _RSHIFT_NB
 
 
 def shift(x, n) -> np.ndarray:
@@ -387,6 +405,19 @@ def rsqrt_fixed(v, in_frac: int, out_frac: int) -> np.ndarray:
     Normalise ``v = u * 4**k`` with ``u`` in [1, 4) by count-leading-zeros, look ``u`` up in a
     768-entry table, shift by ``k``. No division.
     """
+    if in_frac % 2:
+        raise ValueError(f"rsqrt_fixed needs an even in_frac, got {in_frac}")
+    if isinstance(in_frac, (int, np.integer)) and isinstance(out_frac, (int, np.integer)):
+        # the same steps per element, compiled (one call instead of ~60 array operations)
+        from lava_llm._fixed_point_numba import rsqrt_fixed as compiled
+
+        return compiled(np.asarray(v, dtype=np.int64), int(in_frac), int(out_frac),
+                        _rsqrt_table(), RSQRT_INDEX_BITS, RSQRT_TABLE_FRAC)
+    return rsqrt_fixed_numpy(v, in_frac, out_frac)
+
+
+def rsqrt_fixed_numpy(v, in_frac: int, out_frac: int) -> np.ndarray:
+    """The array form of :func:`rsqrt_fixed` (readable reference of the compiled one)."""
     if in_frac % 2:
         raise ValueError(f"rsqrt_fixed needs an even in_frac, got {in_frac}")
     v = np.maximum(np.asarray(v, dtype=np.int64), 1)

@@ -32,3 +32,28 @@ def test_saturate_equals_clip_and_rejects_bad_width():
     np.testing.assert_array_equal(fp.saturate(x, 8, signed=False), np.clip(x, 0, 255))
     with pytest.raises(ValueError, match="bits"):
         fp.saturate(x, 0)
+
+
+def test_compiled_rshift_for_large_arrays_equals_numpy_expression():
+    rng = np.random.default_rng(2)
+    x = rng.integers(-(1 << 62), 1 << 62, (3, fp._COMPILED_MIN_SIZE + 7))
+    x[0, :5] = [0, -1, 1, -(1 << 62), (1 << 62)]
+    for n in (1, 2, 7, 20, 40, 62):
+        mag = (np.abs(x) + (1 << (n - 1))) >> n
+        np.testing.assert_array_equal(fp.rshift(x, n), np.where(x < 0, -mag, mag))
+        np.testing.assert_array_equal(fp.rshift(x[:, ::2], n),    # non-contiguous input
+                                      np.where(x < 0, -mag, mag)[:, ::2])
+
+
+@pytest.mark.parametrize("in_frac,out_frac", [(0, 16), (24, 16), (8, 20), (40, 12), (2, 0)])
+def test_compiled_rsqrt_equals_array_form(in_frac, out_frac):
+    rng = np.random.default_rng(in_frac + out_frac)
+    v = np.concatenate([rng.integers(-5, 1 << 20, 3000), rng.integers(1, 1 << 62, 3000),
+                        [0, 1, 2, 3, 4, 255, 256, 257, (1 << 62) - 1, -(1 << 40)],
+                        (1 << np.arange(62)), (1 << np.arange(62)) - 1])
+    want = fp.rsqrt_fixed_numpy(v, in_frac, out_frac)
+    np.testing.assert_array_equal(fp.rsqrt_fixed(v, in_frac, out_frac), want)
+    np.testing.assert_array_equal(fp.rsqrt_fixed(v.reshape(2, -1)[:, :7], in_frac, out_frac),
+                                  want.reshape(2, -1)[:, :7])
+    with pytest.raises(ValueError, match="even in_frac"):
+        fp.rsqrt_fixed(v, 3, 16)
