@@ -246,10 +246,66 @@ def _use_threads(k, n_trits: int) -> bool:
             and threading.current_thread() is threading.main_thread())
 
 
+class ThreadPolicy:
+    """Chooses, call by call, between the threaded and the one-thread kernel by measured
+    speed: both cores when they are free, one when the second is busy.
+
+    On a shared machine a threaded call can cost 100x its compute (a descheduled worker holds
+    the whole call at the end-of-loop barrier). So each default-mode call is timed (ns per
+    trit) for the mode it ran in; the mode with the lower median over its last ``window``
+    calls runs, the two alternate until each has ``window`` samples, and the slower one is
+    re-tried after ``explore`` calls (the interval doubles, up to ``max_explore``, while the
+    re-tries keep losing, and resets when one wins) so that the choice follows the machine's
+    load without paying much for the re-tries."""
+
+    def __init__(self, explore: int = 64, window: int = 5, max_explore: int = 8192):
+        import collections
+
+        self.base, self.window, self.max_explore = int(explore), int(window), int(max_explore)
+        self.explore = self.base
+        self.next_try = 0
+        self.hist = {True: collections.deque(maxlen=self.window),
+                     False: collections.deque(maxlen=self.window)}
+        self.calls = 0
+
+    def cost(self, parallel: bool) -> float:
+        h = self.hist[parallel]
+        return float(np.median(h)) if h else float("nan")
+
+    def choose(self) -> bool:
+        self.calls += 1
+        n_par, n_ser = len(self.hist[True]), len(self.hist[False])
+        if min(n_par, n_ser) < self.window:     # fill both windows, threaded first
+            return n_par <= n_ser
+        best = self.cost(True) <= self.cost(False)
+        if self.calls >= self.next_try:
+            self.next_try = self.calls + self.explore
+            self._trying = not best
+            return not best
+        return best
+
+    def record(self, parallel: bool, ns_per_trit: float) -> None:
+        self.hist[parallel].append(float(ns_per_trit))
+        if getattr(self, "_trying", None) is parallel:   # the result of a re-try
+            self._trying = None
+            lost = ns_per_trit > self.cost(not parallel)
+            # re-try a mode that keeps losing ever less often (back-off), reset on a win
+            self.explore = min(2 * self.explore, self.max_explore) if lost else self.base
+
+
+POLICY = ThreadPolicy()
+
+
 def packed_matvec(x_q, packed: PackedTernary, parallel: bool | None = None) -> np.ndarray:
     """``W_t @ x`` over the last axis of int8-valued ``x_q`` (any leading axes) with the
     compiled packed kernel; exact int64. ``x_q`` outside [-128, 127] raises ValueError (use
-    :func:`ternary_matvec`, which falls back to the exact reference)."""
+    :func:`ternary_matvec`, which falls back to the exact reference).
+
+    ``parallel``: True / False force the threaded (numba ``prange`` over output rows) / the
+    one-thread kernel; None (default) uses one thread for matrices under
+    :data:`PARALLEL_MIN_TRITS`, with one numba thread or off the main thread, and otherwise
+    lets :data:`POLICY` pick the faster of the two by measured speed. The result is the same
+    integer array in every mode."""
     x_q = np.asarray(x_q)
     R, n = packed.shape
     if x_q.shape[-1:] != (n,):
@@ -260,7 +316,12 @@ def packed_matvec(x_q, packed: PackedTernary, parallel: bool | None = None) -> n
     if N and (x2.min() < _INT8_MIN or x2.max() > _INT8_MAX):
         raise ValueError("x_q must be int8-valued for the packed kernel")
     k = _compiled()
-    par = _use_threads(k, R * n) if parallel is None else parallel
+    adaptive = parallel is None and _use_threads(k, R * n)
+    par = POLICY.choose() if adaptive else bool(parallel)
+    if adaptive:
+        import time
+
+        t_start = time.perf_counter()
     out = np.empty((N, R), np.int64)
     n_pad = packed.n_pad
     for t0 in range(0, N, TOKEN_TILE):
@@ -270,6 +331,8 @@ def packed_matvec(x_q, packed: PackedTernary, parallel: bool | None = None) -> n
             k["vec_par" if par else "vec_ser"](packed.data, xt[0], out[t0])
         else:
             k["mat_par" if par else "mat_ser"](packed.data, xt, out[t0:t0 + xt.shape[0]])
+    if adaptive:
+        POLICY.record(par, (time.perf_counter() - t_start) * 1e9 / max(1, R * n * N))
     return out.reshape(lead + (R,))
 
 

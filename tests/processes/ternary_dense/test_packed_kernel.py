@@ -95,3 +95,39 @@ def test_layout_errors_are_named():
         td.PackedTernary.from_packed(np.array([0xFF], np.uint8), (1, 4))
     with pytest.raises(ValueError, match="needs"):
         td.PackedTernary.from_packed(np.zeros(3, np.uint8), (2, 8))
+
+
+def test_thread_policy_follows_measured_speed():
+    pol = td.ThreadPolicy(explore=4, window=3)
+    cost = {True: 5.0, False: 1.0}           # the second core busy: threads 5x slower
+
+    def step():
+        mode = pol.choose()
+        pol.record(mode, cost[mode])
+        return mode
+
+    assert [step() for _ in range(6)] == [True, False, True, False, True, False]
+    picks = [step() for _ in range(60)]
+    tries = [i for i, m in enumerate(picks) if m]
+    assert 3 <= len(tries) <= 5                      # re-tried ever less often
+    gaps = np.diff(tries)
+    assert np.all(gaps[1:] > gaps[:-1])
+    cost[True] = 0.5                                 # the second core is free again
+    picks = [step() for _ in range(120)]
+    assert all(picks[-20:])                          # threads again, for good
+    cost[True] = 100.0                               # one slow call does not flip it
+    pol.record(True, 100.0)
+    assert pol.choose() is True
+
+
+def test_default_mode_is_exact_whatever_the_policy_picks(monkeypatch):
+    rng = np.random.default_rng(5)
+    w = rng.integers(-1, 2, (1024, 1100)).astype(np.int8)
+    p = td.PackedTernary.from_trits(w)
+    x = rng.integers(-128, 128, (2, 1100))
+    want = td.ternary_matvec_naive(x, w)
+    monkeypatch.setattr(td, "POLICY", td.ThreadPolicy(explore=2, window=2))
+    for _ in range(5):
+        np.testing.assert_array_equal(td.packed_matvec(x[:1], p), want[:1])
+        np.testing.assert_array_equal(td.packed_matvec(x, p), want)
+    assert td.POLICY.calls > 0 or td._compiled()["numba"].get_num_threads() == 1
