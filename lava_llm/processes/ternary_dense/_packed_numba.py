@@ -11,10 +11,46 @@ they could overflow (a lane gains at most 4 * 2 * 128 = 1024 per block). Stores 
 int16 lanes wrap modulo 2**16 and every true lane value fits, so the result is exact.
 """
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from lava_llm.processes.ternary_dense.kernels import BLOCK_BYTES as G
 from lava_llm.processes.ternary_dense.kernels import FLUSH_BLOCKS as FL
+from lava_llm.processes.ternary_dense.kernels import PREFETCH_BYTES
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """``llvm.prefetch`` (read, high locality) of ``arr[idx]`` (1-D array): a hint, no
+    effect on results. The kernels fetch the rows they will read a few rows ahead; without
+    it the packed stream runs several times slower from memory than from cache here."""
+    sig = types.void(arr, idx)
+
+    def codegen(context, builder, sig, args):
+        aryty = sig.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]],
+                                       wraparound=False)
+        i8p = builder.bitcast(ptr, ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        builder.call(fn, [i8p, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@njit(inline="always")
+def prefetch_row(flat, width, r):
+    # the bytes of row r + ahead (~PREFETCH_BYTES ahead), one hint per cache line
+    ahead = max(1, PREFETCH_BYTES // width)
+    base = (r + ahead) * width
+    if base + width <= flat.size:
+        for off in range(0, width, 64):
+            _prefetch(flat, base + off)
 
 
 @njit(inline="always", error_model="numpy")
@@ -49,8 +85,10 @@ def xsum(x):
 @njit(parallel=True, cache=True)
 def matvec_par(data, x, out):
     xs = xsum(x)
+    flat = data.reshape(-1)
     for r in prange(data.shape[0]):
         lane = np.empty(G, np.int16)
+        prefetch_row(flat, data.shape[1], r)
         out[r] = row_dot(data[r], x, xs, lane)
 
 
@@ -58,7 +96,9 @@ def matvec_par(data, x, out):
 def matvec_ser(data, x, out):
     xs = xsum(x)
     lane = np.empty(G, np.int16)
+    flat = data.reshape(-1)
     for r in range(data.shape[0]):
+        prefetch_row(flat, data.shape[1], r)
         out[r] = row_dot(data[r], x, xs, lane)
 
 
@@ -68,8 +108,10 @@ def matmat_par(data, X, out):
     xs = np.empty(N, np.int64)
     for t in range(N):
         xs[t] = xsum(X[t])
+    flat = data.reshape(-1)
     for r in prange(data.shape[0]):
         lane = np.empty(G, np.int16)
+        prefetch_row(flat, data.shape[1], r)
         prow = data[r]
         for t in range(N):
             out[t, r] = row_dot(prow, X[t], xs[t], lane)

@@ -77,6 +77,8 @@ BLOCK = 4 * BLOCK_BYTES
 #: a lane gains at most ``4 * 2 * 128 = 1024`` in magnitude per block, so 16 blocks stay
 #: below ``2**14`` (exact in int16).
 FLUSH_BLOCKS = 16
+#: How far ahead (bytes) the kernels prefetch the packed rows they are about to read.
+PREFETCH_BYTES = 1024
 #: Rows per token tile of the batched kernel (keeps a tile of activations in L2).
 TOKEN_TILE = 128
 #: Matrices with at least this many trits use the threaded kernels (smaller ones, e.g. the
