@@ -20,6 +20,11 @@ carries ``(trits, alpha)``. Quantising ``alpha * trits`` a second time would kee
 shrink the scale to ``alpha * mean|trits|``: the importer never does that, and the test
 (``tests/models/lm/test_hf_import.py``) would catch it against an independent reference.
 
+Memory: tensors are streamed one at a time (:class:`WeightReader`: safetensors read straight
+into numpy, bf16 widened exactly without torch; ``.bin`` through ``torch.load(mmap=True)``),
+each BitLinear weight is ternarised on its own and kept as packed trits; the whole model is
+never held in float64 (converting the 370M configuration peaks at ~1.4 GB RSS here).
+
 Entry points: :func:`load_params` (-> :class:`~lava_llm.models.lm.params.LMParams`, which the
 torch model, the engines and the Lava network take), :func:`load_torch` (the torch model),
 :func:`convert` / ``python -m lava_llm.models.lm.hf_import SRC DST`` (a lava-llm checkpoint with
@@ -609,7 +614,9 @@ def convert(src, dst, calibration_ids=None, seed: int = 0):
     ``calibration_ids``: token ids (1-D or (B, T)) to calibrate on. HF checkpoints come
     without our tokenizer, so by default the calibration runs on 4 x 256 seeded uniformly
     random token ids; that is recorded in the checkpoint's ``meta`` (calibrate on real text
-    for good fixed-point accuracy). Returns ``dst`` as a Path.
+    for good fixed-point accuracy). The calibration is stored in ``dst/config.json``, so
+    loading ``dst`` (``LanguageModel.load``, ``generate --checkpoint dst``) never
+    recalibrates. Returns ``dst`` as a Path.
     """
     return _convert(src, dst, calibration_ids, seed)[0]
 
