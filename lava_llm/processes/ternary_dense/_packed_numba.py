@@ -16,9 +16,9 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from lava_llm.processes.ternary_dense.kernels import BLOCK_BYTES as G
-from lava_llm.processes.ternary_dense.kernels import FLUSH_BLOCKS as FL
-from lava_llm.processes.ternary_dense.kernels import PREFETCH_BYTES
+from lava_llm.processes.ternary_dense._layout import BLOCK_BYTES as G
+from lava_llm.processes.ternary_dense._layout import FLUSH_BLOCKS as FL
+from lava_llm.processes.ternary_dense._layout import PREFETCH_BYTES
 
 
 @intrinsic

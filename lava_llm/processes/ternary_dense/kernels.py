@@ -19,6 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from lava_llm import fixed_point as fp
+from lava_llm.processes.ternary_dense._layout import (  # noqa: F401  (re-exported)
+    BLOCK_BYTES, FLUSH_BLOCKS, PREFETCH_BYTES)
 
 RMS_EPS = 1e-6
 MULT_BITS = 16
@@ -70,15 +72,8 @@ def ternary_matvec_naive(x_q: np.ndarray, trits: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- packed kernel
-#: Bytes of one block of the packed layout; a block holds ``4 * BLOCK_BYTES`` inputs.
-BLOCK_BYTES = 64
+#: Inputs per block of the packed layout (``BLOCK_BYTES`` bytes, 4 codes each).
 BLOCK = 4 * BLOCK_BYTES
-#: Blocks accumulated in the 16-bit lanes before they are flushed into the 64-bit row sum:
-#: a lane gains at most ``4 * 2 * 128 = 1024`` in magnitude per block, so 16 blocks stay
-#: below ``2**14`` (exact in int16).
-FLUSH_BLOCKS = 16
-#: How far ahead (bytes) the kernels prefetch the packed rows they are about to read.
-PREFETCH_BYTES = 1024
 #: Rows per token tile of the batched kernel (keeps a tile of activations in L2).
 TOKEN_TILE = 128
 #: Matrices with at least this many trits use the threaded kernels (smaller ones, e.g. the
