@@ -58,6 +58,7 @@ def test_trace_is_the_engine_and_synops_match_a_naive_count(lm):
     trits = L._trits_by_node(lm.int_model)
     total = 0
     for name, w in trits.items():
+        w = np.asarray(w)   # int8 trits (the engine holds them packed)
         q = values[name + ":in"]
         naive = sum(1 for t in range(q.shape[0]) for j in range(q.shape[1]) if q[t, j] != 0
                     for i in range(w.shape[0]) if w[i, j] != 0)
