@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from lava_llm import fixed_point as fp
-from lava_llm.processes.ternary_dense._layout import (  # noqa: F401  (re-exported)
+from lava_llm._ternary_layout import (  # noqa: F401  (re-exported)
     BLOCK_BYTES, FLUSH_BLOCKS, PREFETCH_BYTES)
 
 RMS_EPS = 1e-6
@@ -205,14 +205,44 @@ def pack_ternary(trits) -> PackedTernary:
     return trits if isinstance(trits, PackedTernary) else PackedTernary.from_trits(trits)
 
 
+_LAUNCHED = False
+
+
+def launch_threads():
+    """Start numba's thread pool once, leaving the process's multiprocessing start method
+    unset.
+
+    numba's start-up calls ``multiprocessing.get_start_method()``, which fixes the default
+    start method; Lava's runtime later calls ``set_start_method('fork')`` at import and would
+    then fail ("context has already been set") whenever the engine ran before a Lava backend
+    in the same process. So the default is reset to "not chosen yet" when numba chose it
+    here."""
+    global _LAUNCHED
+    if _LAUNCHED:
+        return
+    import multiprocessing.context as mpc
+
+    import numba
+
+    default = mpc._default_context
+    was_unset = default._actual_context is None
+    numba.get_num_threads()          # launches the pool (once per process)
+    if was_unset:
+        default._actual_context = None
+    _LAUNCHED = True
+
+
 def _compiled():
-    """The numba kernels (:mod:`._packed_numba`, imported on first use; compiled once and
-    cached on disk by numba)."""
+    """The numba kernels (:mod:`lava_llm._ternary_numba`, imported on first use; compiled
+    once and cached on disk by numba). They live outside this Process folder because Lava
+    imports every module of a Process's folder again at each compile."""
     global _KERNELS
     if _KERNELS is None:
         import numba
 
-        from lava_llm.processes.ternary_dense import _packed_numba as pn
+        launch_threads()
+
+        from lava_llm import _ternary_numba as pn
 
         _KERNELS = {"vec_par": pn.matvec_par, "vec_ser": pn.matvec_ser,
                     "mat_par": pn.matmat_par, "mat_ser": pn.matmat_ser, "numba": numba}

@@ -1,4 +1,5 @@
-"""numba kernels of the packed ternary matvec (layout: :class:`.kernels.PackedTernary`).
+"""numba kernels of the packed ternary matvec (layout:
+:class:`lava_llm.processes.ternary_dense.kernels.PackedTernary`).
 
 Imported on first use by :func:`lava_llm.processes.ternary_dense.kernels.packed_matvec`.
 Module-level functions so that numba's on-disk cache is reused across processes.
@@ -16,9 +17,9 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from lava_llm.processes.ternary_dense._layout import BLOCK_BYTES as G
-from lava_llm.processes.ternary_dense._layout import FLUSH_BLOCKS as FL
-from lava_llm.processes.ternary_dense._layout import PREFETCH_BYTES
+from lava_llm._ternary_layout import BLOCK_BYTES as G
+from lava_llm._ternary_layout import FLUSH_BLOCKS as FL
+from lava_llm._ternary_layout import PREFETCH_BYTES
 
 
 @intrinsic

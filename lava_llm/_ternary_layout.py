@@ -1,5 +1,5 @@
-"""Constants of the packed ternary layout, shared by :mod:`.kernels` and the numba kernels
-of :mod:`._packed_numba` (one definition, no import cycle)."""
+"""Constants of the packed ternary layout, shared by :mod:`lava_llm.processes.ternary_dense.kernels` and the numba kernels
+of :mod:`lava_llm._ternary_numba` (one definition, no import cycle)."""
 
 #: Bytes of one block of the packed layout; a block holds ``4 * BLOCK_BYTES`` inputs.
 BLOCK_BYTES = 64
