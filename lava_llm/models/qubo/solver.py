@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import typing as ty
+import warnings
 
 import numpy as np
 
@@ -15,12 +16,20 @@ from lava_llm.run import check_backend
 BACKENDS = ("engine", "sim-float", "sim-fixed", "loihi2")
 
 
+class QuantizationWarning(UserWarning):
+    """The fixed-point model rounds some of Q's coefficients to 0 or by more than the stated
+    relative precision (``solve(strict=True)`` refuses such a Q instead)."""
+
+
 @dataclasses.dataclass
 class SolveResult:
     """What :func:`solve` returns. ``best_cost`` is ``x^T Q x + offset`` recomputed from the
     original ``Q`` for ``assignment``; ``cost_trace`` (steps,) is the lowest current cost over
-    the replicas at each step, in Q units (the fixed models' integer cost divided by
-    ``scale``); ``cut`` is set for Max-Cut, ``feasible`` for MIS."""
+    the replicas at each step, in the problem's own units (``x^T Q x + offset`` of the states
+    with the unrounded Q, also for the fixed-point backends); ``cut`` is set for Max-Cut,
+    ``feasible`` for MIS. ``assignment`` is 0/1, or -1/+1 for a SPIN ``dimod`` model
+    (``vartype``). ``quantization``: :func:`kernels.quantization_report` of the fixed-point
+    backends (None for ``sim-float``)."""
 
     assignment: np.ndarray
     best_cost: float
@@ -33,9 +42,13 @@ class SolveResult:
     cut: ty.Optional[float] = None
     feasible: ty.Optional[bool] = None
     labels: ty.Optional[list] = None
+    vartype: str = "BINARY"
+    quantization: ty.Optional[dict] = None
+    replica_states: ty.Optional[np.ndarray] = None   # (R, N) best state per replica, 0/1
+    replica_costs: ty.Optional[np.ndarray] = None    # (R,) their x^T Q x + offset
 
     def sample(self) -> dict:
-        """The assignment as ``{label: value}`` (dimod-style)."""
+        """The assignment as ``{label: value}`` (dimod-style, in the model's vartype)."""
         labels = self.labels if self.labels is not None else range(len(self.assignment))
         return {lab: int(v) for lab, v in zip(labels, self.assignment)}
 
@@ -54,7 +67,9 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
           seed: int = 0, t_start: ty.Optional[float] = None, t_end: ty.Optional[float] = None,
           restarts: int = 0, p_wake: ty.Optional[float] = None,
           ref_bits: ty.Optional[int] = None,
-          scale: ty.Optional[float] = None, progress: bool = False) -> SolveResult:
+          scale: ty.Optional[float] = None, progress: bool = False, strict: bool = False,
+          rel_tol: ty.Optional[float] = None,
+          parallel: ty.Optional[bool] = None) -> SolveResult:
     """Minimise ``x^T Q x + offset`` by parallel simulated annealing.
 
     Parameters
@@ -81,19 +96,37 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
         :func:`schedule.default_dynamics` of the problem.
     scale : float, optional
         Fixed-point Q scale (default automatic; errors if Q does not fit).
+    strict : bool
+        Fixed-point backends: raise ``ValueError`` when a non-zero coefficient of Q rounds to
+        0 or changes by more than ``rel_tol`` (default ``kernels.REL_TOL`` = 5%) of its value.
+        Otherwise such a Q runs with a :class:`QuantizationWarning` giving the counts.
+        ``sim-float`` quantises nothing and checks nothing.
+    parallel : bool, optional
+        Engine: replicas on numba's threads (default: when it pays); the result is the same.
     """
+    from lava_llm.processes.qubo_annealing import kernels
+
     check_backend(backend, BACKENDS)
     prob, labels = as_problem(problem)
     steps = V.check_int("steps", steps, 1, 10_000_000)
     replicas = V.check_int("replicas", replicas, 1, 4096)
     seed = V.check_int("seed", seed, 0, 2**63 - 1)
+    P.check_memory(f"replicas={replicas} x n={prob.n}", P.state_bytes(prob.n, replicas)
+                   + 16 * steps * replicas)
+    fixed = backend != "sim-float"
+    report = None
+    if fixed:
+        _, _, q_scale = kernels.quantize_qubo(prob.J, prob.d, scale, strict=strict,
+                                              rel_tol=rel_tol)
+        report = kernels.quantization_report(prob.J, prob.d, q_scale, rel_tol)
+        if report["zeroed"] or report["imprecise"]:
+            warnings.warn(f"{report['message']}; costs are reported in Q's own units, but the "
+                          "dynamics see the rounded Q (strict=True / --strict refuses)",
+                          QuantizationWarning, stacklevel=2)
     if isinstance(schedule, str):
         hot, cold = S.default_range(prob)
-        if backend != "sim-float":
+        if fixed:
             # keep the default range inside what the fixed-point beta can represent
-            from lava_llm.processes.qubo_annealing import kernels
-
-            _, _, q_scale = kernels.quantize_qubo(prob.J, prob.d, scale)
             t_lo, t_hi = kernels.temperature_limits(q_scale)
             cold = min(max(cold, 1.001 * t_lo), 0.999 * t_hi)
             hot = min(max(hot, cold), 0.999 * t_hi)
@@ -109,16 +142,20 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
     ref_bits = auto_ref if ref_bits is None else ref_bits
     t0 = time.perf_counter()
     if backend == "engine":
-        out = _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress)
+        out = _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress,
+                          parallel)
     else:
         out = _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale)
     seconds = time.perf_counter() - t0
     energies = prob.energy(out["best_x"].astype(np.float64))
     k = int(np.argmin(energies))
     x = out["best_x"][k].astype(np.int8)
-    res = SolveResult(x, float(energies[k]), out["trace"].min(axis=1) / out["scale"]
-                      + prob.offset, seconds, steps, backend, replicas, out["scale"],
-                      labels=labels)
+    res = SolveResult(x, float(energies[k]), out["trace"].min(axis=1) + prob.offset, seconds,
+                      steps, backend, replicas, out["scale"], labels=labels,
+                      vartype=prob.vartype, quantization=report,
+                      replica_states=out["best_x"].astype(np.int8), replica_costs=energies)
+    if prob.vartype == "SPIN":
+        res.assignment = (2 * x - 1).astype(np.int8)
     if prob.kind == "maxcut":
         res.cut = prob.cut(x)
     if prob.kind == "mis":
@@ -126,7 +163,7 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
     return res
 
 
-def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress):
+def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress, parallel):
     from lava_llm.models.qubo import engine
 
     bar = None
@@ -137,27 +174,26 @@ def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress):
     cb = (lambda done: bar.update(done - bar.n)) if bar is not None else None
     try:
         return engine.anneal(prob, temps, replicas=replicas, seed=seed, p_wake=p_wake,
-                             ref_bits=ref_bits, scale=scale, mode="fixed", callback=cb)
+                             ref_bits=ref_bits, scale=scale, mode="fixed", callback=cb,
+                             parallel=parallel)
     finally:
         if bar is not None:
             bar.close()
 
 
 def _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale):
-    from lava.proc.io.sink import RingBuffer
-
     from lava_llm.processes.qubo_annealing import QuboAnnealer
     from lava_llm.run import lava_session, run_config
 
     cfg = run_config(backend)  # raises Loihi2UnavailableError before anything is built
     steps = len(temps)
+    fixed = backend != "sim-float"
+    # sim-float builds no fixed-point Vars, so it runs any Q and schedule the float model can
     proc = QuboAnnealer(q=prob.q, temperatures=temps, replicas=replicas, seed=seed,
-                        p_wake=p_wake, ref_bits=ref_bits, scale=scale)
-    sink = RingBuffer(shape=(replicas,), buffer=steps)
-    proc.a_out.connect(sink.a_in)
+                        p_wake=p_wake, ref_bits=ref_bits, scale=scale, quantize=fixed)
     with lava_session(proc, cfg, timeout_s="auto") as session:
         session.run(steps)
         best_x = np.asarray(proc.best_x.get()).astype(np.int8)
-        trace = np.asarray(sink.data.get(), dtype=np.float64).T   # (steps, R)
-    fixed = backend != "sim-float"
+        # the cost of every step in Q's units (host-side bookkeeping of the model)
+        trace = np.asarray(proc.cost_history.get(), dtype=np.float64)   # (steps, R)
     return {"best_x": best_x, "trace": trace, "scale": proc.scale if fixed else 1.0}
