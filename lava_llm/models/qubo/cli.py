@@ -22,9 +22,11 @@ def add_arguments(parser) -> None:
                      "(symmetric or upper triangular; minimise x^T Q x)")
     src.add_argument("--maxcut-edges", metavar="FILE",
                      help="Max-Cut edge list, one 'i j [w]' per line, 0-based ids")
-    parser.add_argument("--steps", type=int, default=2000, help="annealing steps (default 2000)")
-    parser.add_argument("--replicas", type=int, default=4,
-                        help="replicas annealed in parallel (default 4)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="annealing steps (default: from the problem's size and graph, "
+                             "schedule.default_budget)")
+    parser.add_argument("--replicas", type=int, default=None,
+                        help="replicas annealed in parallel on threads (default 4)")
     parser.add_argument("--schedule", default="geometric", choices=["geometric", "linear"])
     parser.add_argument("--restarts", type=int, default=0, help="re-heats within --steps")
     parser.add_argument("--strict", action="store_true",

@@ -17,7 +17,7 @@ CHUNK = 512  # steps per compiled call when a callback wants progress
 
 def anneal(problem, temps, *, replicas: int = 8, seed: int = 0, p_wake: float = 0.35,
            ref_bits: int = 2, scale=None, mode: str = "fixed", x0=None,
-           callback=None, parallel=None, strict: bool = False) -> dict:
+           callback=None, parallel=None, strict: bool = False, colour=None) -> dict:
     """Run the annealer for ``len(temps)`` steps.
 
     Returns a dict: ``best_x`` (R, N) int8 best state per replica (lowest cost in the
@@ -28,7 +28,8 @@ def anneal(problem, temps, *, replicas: int = 8, seed: int = 0, p_wake: float = 
     ``quantization`` (:func:`kernels.quantization_report`; None for ``float``).
     ``callback(steps_done)`` (optional) is called after every :data:`CHUNK` steps and at the
     end. ``parallel``: replicas on numba's threads (see :func:`kernels.run_steps`; the result
-    does not depend on it).
+    does not depend on it). ``colour`` (N,): phase gating (chromatic schedule, see
+    :func:`kernels.run_steps`; default none).
     """
     V.check_choice("mode", mode, ("fixed", "float"))
     replicas = V.check_int("replicas", replicas, 1, 4096)
@@ -63,7 +64,7 @@ def anneal(problem, temps, *, replicas: int = 8, seed: int = 0, p_wake: float = 
         traces.append(kernels.run_steps(
             state, couplings, bias, betas[t0:t0 + step], wake, ref_bits, fixed=fixed,
             sats=None if sats is None else sats[t0:t0 + step], true=true,
-            unit=1.0 / scale, parallel=parallel))
+            unit=1.0 / scale, parallel=parallel, colour=colour, t0=t0))
         true_traces.append(state.true_trace)
         if callback is not None:
             callback(min(t0 + step, len(betas)))

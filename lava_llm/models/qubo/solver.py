@@ -62,14 +62,15 @@ def as_problem(problem) -> tuple[P.QuboProblem, ty.Optional[list]]:
     return P.from_matrix(problem), None
 
 
-def solve(problem, *, backend: str = "engine", steps: int = 1000,
-          schedule: ty.Union[str, ty.Sequence[float]] = "geometric", replicas: int = 8,
+def solve(problem, *, backend: str = "engine", steps: ty.Optional[int] = None,
+          schedule: ty.Union[str, ty.Sequence[float]] = "geometric",
+          replicas: ty.Optional[int] = None,
           seed: int = 0, t_start: ty.Optional[float] = None, t_end: ty.Optional[float] = None,
           restarts: int = 0, p_wake: ty.Optional[float] = None,
           ref_bits: ty.Optional[int] = None,
           scale: ty.Optional[float] = None, progress: bool = False, strict: bool = False,
-          rel_tol: ty.Optional[float] = None,
-          parallel: ty.Optional[bool] = None) -> SolveResult:
+          rel_tol: ty.Optional[float] = None, parallel: ty.Optional[bool] = None,
+          chromatic: ty.Optional[bool] = None) -> SolveResult:
     """Minimise ``x^T Q x + offset`` by parallel simulated annealing.
 
     Parameters
@@ -79,12 +80,15 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
     backend : str
         ``"engine"`` (compiled integer engine, bit-exact with ``sim-fixed``),
         ``"sim-float"``, ``"sim-fixed"`` (Lava CPU simulation) or ``"loihi2"``.
-    steps : int
-        Time steps (each step every neuron of every replica may flip).
+    steps : int, optional
+        Time steps (each step every neuron of every replica may flip; under the chromatic
+        schedule one colour class). Default: :func:`schedule.default_budget` (from N and the
+        graph's moves).
     schedule : "geometric", "linear" or array (steps,)
         Temperature schedule; arrays are used as given (in Q units).
-    replicas : int
-        Independent runs in parallel; the best is returned.
+    replicas : int, optional
+        Independent runs in parallel (numba threads on the engine); the best is returned.
+        Default :data:`schedule.DEFAULT_REPLICAS`.
     seed : int
         PRNG seed (initial state and per-neuron xorshift states).
     t_start, t_end : float, optional
@@ -93,7 +97,11 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
         Re-heats: the schedule runs ``restarts + 1`` times within ``steps``.
     p_wake, ref_bits : float, int, optional
         Neuron wake probability and refractory width (see :class:`QuboAnnealer`); default
-        :func:`schedule.default_dynamics` of the problem.
+        :func:`schedule.default_moves` of the problem.
+    chromatic : bool, optional
+        Phase-gate the neurons by a colouring of the coupling graph (only one colour class
+        may flip per step, so neighbours never flip together); default
+        :func:`schedule.default_moves` (on for graphs with few colours).
     scale : float, optional
         Fixed-point Q scale (default automatic; errors if Q does not fit).
     strict : bool
@@ -108,6 +116,15 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
 
     check_backend(backend, BACKENDS)
     prob, labels = as_problem(problem)
+    moves = None
+    if steps is None or replicas is None:
+        moves = S.default_moves(prob)
+        auto_steps, auto_replicas = S.default_budget(prob, moves)
+        if isinstance(schedule, str):
+            steps = auto_steps if steps is None else steps
+        elif steps is None:
+            steps = len(schedule)
+        replicas = auto_replicas if replicas is None else replicas
     steps = V.check_int("steps", steps, 1, 10_000_000)
     replicas = V.check_int("replicas", replicas, 1, 4096)
     seed = V.check_int("seed", seed, 0, 2**63 - 1)
@@ -137,15 +154,17 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
         if np.any(temps <= 0):
             raise ValueError("schedule temperatures must be > 0")
         temps = temps.astype(np.float64)
-    auto_wake, auto_ref = S.default_dynamics(prob)
-    p_wake = auto_wake if p_wake is None else p_wake
-    ref_bits = auto_ref if ref_bits is None else ref_bits
+    moves = S.default_moves(prob) if moves is None else moves
+    p_wake = moves["p_wake"] if p_wake is None else p_wake
+    ref_bits = moves["ref_bits"] if ref_bits is None else ref_bits
+    colour = moves["colour"] if chromatic is None else (
+        kernels.graph_colouring(prob.J) if chromatic else None)
     t0 = time.perf_counter()
     if backend == "engine":
         out = _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress,
-                          parallel)
+                          parallel, colour)
     else:
-        out = _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale)
+        out = _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale, colour)
     seconds = time.perf_counter() - t0
     energies = prob.energy(out["best_x"].astype(np.float64))
     k = int(np.argmin(energies))
@@ -163,7 +182,8 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
     return res
 
 
-def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress, parallel):
+def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress, parallel,
+                colour):
     from lava_llm.models.qubo import engine
 
     bar = None
@@ -175,13 +195,13 @@ def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress, 
     try:
         return engine.anneal(prob, temps, replicas=replicas, seed=seed, p_wake=p_wake,
                              ref_bits=ref_bits, scale=scale, mode="fixed", callback=cb,
-                             parallel=parallel)
+                             parallel=parallel, colour=colour)
     finally:
         if bar is not None:
             bar.close()
 
 
-def _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale):
+def _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale, colour):
     from lava_llm.processes.qubo_annealing import QuboAnnealer
     from lava_llm.run import lava_session, run_config
 
@@ -190,7 +210,8 @@ def _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale):
     fixed = backend != "sim-float"
     # sim-float builds no fixed-point Vars, so it runs any Q and schedule the float model can
     proc = QuboAnnealer(q=prob.q, temperatures=temps, replicas=replicas, seed=seed,
-                        p_wake=p_wake, ref_bits=ref_bits, scale=scale, quantize=fixed)
+                        p_wake=p_wake, ref_bits=ref_bits, scale=scale, quantize=fixed,
+                        colour=colour)
     with lava_session(proc, cfg, timeout_s="auto") as session:
         session.run(steps)
         best_x = np.asarray(proc.best_x.get()).astype(np.int8)

@@ -61,6 +61,7 @@ Fixed point (Loihi 2 widths)
 from __future__ import annotations
 
 import functools
+import types as types_
 
 import numpy as np
 from numba import njit, prange, types
@@ -163,7 +164,7 @@ def _halve_typed(total):
 
 def _anneal_body(x, h, ref, r, indptr, indices, weights, bias, betas, sats, wake, ref_bits,
                  tab, shift, trace, best_cost, best_x, ht, tindptr, tindices, wt, bt, track, unit,
-                 true_trace):
+                 true_trace, colour, n_colours, t0):
     """Steps, one per ``betas`` entry, all replicas; state arrays (R, N) updated in place.
     Compiled once for integer ``h``/``weights``/``bias``/``betas`` (the fixed model) and once
     for float64 ones (the float model), each sequential (:func:`_anneal`) and with the
@@ -176,20 +177,27 @@ def _anneal_body(x, h, ref, r, indptr, indices, weights, bias, betas, sats, wake
     from a float64 field ``ht`` (R, N) kept beside ``h`` with the unrounded couplings (CSR
     ``tindptr``, ``tindices``, ``wt``) and biases ``bt`` (host-side bookkeeping: it never feeds back into the dynamics).
     ``best_cost`` (R,) float and ``best_x`` (R, N) keep the lowest true cost seen and its
-    state."""
+    state.
+
+    ``colour`` (N,) and ``n_colours``: phase gating (a chromatic schedule): at global step
+    ``t0 + t`` only neurons with ``colour == (t0 + t) % n_colours`` may flip (all still draw,
+    and count down their refractory period). With a proper colouring of the coupling graph no
+    two neighbours flip together, so each step is exact sequential Metropolis on an
+    independent set. ``n_colours = 1`` (all colours 0) gates nothing."""
     n_rep, n = x.shape
     ref_mask = (1 << ref_bits) - 1
     for k in prange(n_rep):
         flips = np.empty(n, np.int64)
         for t in range(betas.shape[0]):
             beta, sat = betas[t], sats[t]
+            phase = (t0 + t) % n_colours
             nf = 0
             for i in range(n):                 # decide on this step's fields, then spread
                 awake, u_acc, u_ref = _draw(r, k, i, wake, ref_mask)
                 if ref[k, i] > 0:
                     ref[k, i] -= 1
-                elif awake and _accepts((1 - 2 * x[k, i]) * h[k, i], beta, sat, u_acc, tab,
-                                        shift):
+                elif awake and colour[i] == phase and _accepts(
+                        (1 - 2 * x[k, i]) * h[k, i], beta, sat, u_acc, tab, shift):
                     x[k, i] ^= 1
                     ref[k, i] = u_ref
                     flips[nf] = i
@@ -216,11 +224,82 @@ def _anneal_body(x, h, ref, r, indptr, indices, weights, bias, betas, sats, wake
                 best_x[k, :] = x[k, :]
 
 
-_anneal = njit(cache=True)(_anneal_body)
-_anneal_par = njit(cache=True, parallel=True)(_anneal_body)
+def _renamed(fn, name):
+    """A copy of ``fn`` under another name: numba's on-disk cache is keyed by the function's
+    qualified name, so two compilations of one function (sequential, parallel) need two."""
+    out = types_.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__,
+                              fn.__closure__)
+    out.__qualname__ = name
+    out.__doc__ = fn.__doc__
+    return out
+
+
+_anneal = njit(cache=True)(_renamed(_anneal_body, "_anneal_seq"))
+_anneal_par = njit(cache=True, parallel=True)(_renamed(_anneal_body, "_anneal_par"))
 #: below this many neuron updates per call (replicas x N x steps) the threads' start-up
 #: costs more than it saves; either way the result is the same
 PARALLEL_MIN_WORK = 200_000
+
+
+@njit(cache=True)
+def _two_colour(indptr, indices, n):
+    """BFS 2-colouring of the graph in CSR form; ``colour[0] = -1`` if it is not bipartite."""
+    colour = np.full(n, -1, np.int64)
+    queue = np.empty(n, np.int64)
+    for s in range(n):
+        if colour[s] >= 0:
+            continue
+        colour[s] = 0
+        head, tail = 0, 1
+        queue[0] = s
+        while head < tail:
+            v = queue[head]
+            head += 1
+            for p in range(indptr[v], indptr[v + 1]):
+                u = indices[p]
+                if colour[u] < 0:
+                    colour[u] = 1 - colour[v]
+                    queue[tail] = u
+                    tail += 1
+                elif colour[u] == colour[v]:
+                    colour[0] = -1
+                    return colour
+    return colour
+
+
+@njit(cache=True)
+def _greedy_colour(indptr, indices, order):
+    """Greedy colouring in ``order``: each vertex takes the smallest colour no coloured
+    neighbour has."""
+    n = order.size
+    colour = np.full(n, -1, np.int64)
+    mark = np.full(n + 1, -1, np.int64)
+    for v in order:
+        for p in range(indptr[v], indptr[v + 1]):
+            c = colour[indices[p]]
+            if c >= 0:
+                mark[c] = v
+        c = 0
+        while mark[c] == v:
+            c += 1
+        colour[v] = c
+    return colour
+
+
+def graph_colouring(J) -> np.ndarray:
+    """A proper colouring of the coupling graph of ``J`` (CSR, symmetric): 2 colours when it is
+    bipartite (BFS), else greedy in order of decreasing degree (Welsh-Powell). Returns
+    ``colour`` (N,) int64 with values in ``[0, n_colours)``."""
+    n = J.shape[0]
+    if n == 0:
+        return np.zeros(0, np.int64)
+    indptr = np.asarray(J.indptr, np.int64)
+    indices = np.asarray(J.indices, np.int64)
+    colour = _two_colour(indptr, indices, n)
+    if colour[0] >= 0:
+        return colour
+    order = np.argsort(-np.diff(indptr), kind="stable").astype(np.int64)
+    return _greedy_colour(indptr, indices, order)
 
 
 # --------------------------------------------------------------------------- numpy API
@@ -296,7 +375,7 @@ _EMPTY_I = np.empty(0, np.int32)
 
 def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: int, *,
               fixed: bool, sats=None, true=None, unit: float = 1.0,
-              parallel=None) -> np.ndarray:
+              parallel=None, colour=None, t0: int = 0) -> np.ndarray:
     """Advance ``state`` (in place) by one step per entry of ``betas``; return the cost trace
     (steps, R): int64 for ``fixed`` (integer ``K``, ``c``, ``beta``: the Loihi 2 model), float64
     otherwise. ``couplings`` is the symmetric CSR matrix (``K`` int64 or ``J`` float64),
@@ -312,7 +391,11 @@ def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: i
 
     ``parallel``: run the replicas on numba's threads (``None``: when there are at least two
     and :data:`PARALLEL_MIN_WORK` neuron updates). Replicas are independent, so the result
-    does not depend on it (tests assert ``==``)."""
+    does not depend on it (tests assert ``==``).
+
+    ``colour`` (N,) ints in ``[0, n_colours)`` (default: all 0, no gating) and ``t0`` (the
+    global index of the first step, for the phase ``(t0 + t) % n_colours``): see
+    :func:`_anneal_body`."""
     m = couplings
     betas = np.ascontiguousarray(betas, dtype=np.int64 if fixed else np.float64)
     if not fixed:
@@ -335,6 +418,11 @@ def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: i
         targs = (np.empty((0, 0)), _EMPTY_I, _EMPTY_I, _EMPTY_F, _EMPTY_F, False)
     if parallel is None:
         parallel = n_rep > 1 and n_rep * n * betas.shape[0] >= PARALLEL_MIN_WORK
+    if colour is None:
+        colour, n_col = np.zeros(n, np.int64), 1
+    else:
+        colour = np.ascontiguousarray(colour, dtype=np.int64)
+        n_col = int(colour.max()) + 1 if colour.size else 1
     fn = _anneal_par if parallel else _anneal
     # CSR index arrays go as they are (int32 from scipy): numba compiles for their type, and
     # the Lava models call this every step, so no per-step copy of them
@@ -342,7 +430,8 @@ def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: i
        np.ascontiguousarray(m.data, dtype=dt),
        np.ascontiguousarray(bias, dtype=dt), betas, sats, np.int64(wake), np.int64(ref_bits),
        exp_table(), np.int64(BETA_FRAC - EXP_IN_FRAC), trace, state.best_cost,
-       state.best_x, *targs, np.float64(unit), true_trace)
+       state.best_x, *targs, np.float64(unit), true_trace, colour, np.int64(n_col),
+       np.int64(t0))
     state.true_trace = true_trace
     return trace
 

@@ -25,6 +25,7 @@ class _Base(PyLoihiProcessModel):
     rng: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
     wake: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=9)       # 1..256
     ref_bits: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=4)   # 0..8
+    colour: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=8)     # phase gating
     couplings: csr_matrix = LavaPyType(csr_matrix, float)
     bias: np.ndarray = LavaPyType(np.ndarray, float)
     couplings_q: csr_matrix = LavaPyType(csr_matrix, np.int32, precision=8)
@@ -50,7 +51,8 @@ class _Base(PyLoihiProcessModel):
             st, couplings, bias, [beta], int(self.wake[0]), int(self.ref_bits[0]),
             fixed=self._fixed, sats=None if sat is None else [sat],
             true=(self.couplings, self.bias) if track else None,
-            unit=float(self.unit[0]) if self._fixed else 1.0, parallel=False)[0]
+            unit=float(self.unit[0]) if self._fixed else 1.0, parallel=False,
+            colour=self.colour, t0=int(self.time_step) - 1)[0]
         self.x, self.ref, self.rng = st.x.astype(np.int32), st.ref.astype(np.int32), st.r
         self.field = st.h.astype(np.int32) if self._fixed else st.h
         if track:

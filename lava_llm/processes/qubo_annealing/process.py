@@ -40,7 +40,7 @@ class QuboAnnealer(ValidatedProcess):
 
     Every parameter is a Var with its precision declared in the models: ``couplings_q`` (8
     bit), ``bias_q``, ``beta_q``, ``beta_sat`` (24 bit), ``wake`` (9 bit, the threshold on the
-    8-bit wake draw, 1..256), ``ref_bits`` (4 bit), ``rng`` (32 bit); the float ``couplings``,
+    8-bit wake draw, 1..256), ``ref_bits`` (4 bit), ``colour`` (8 bit), ``rng`` (32 bit); the float ``couplings``,
     ``bias``, ``beta`` feed the float model. Host-side bookkeeping in the problem's own units
     (float64, never read by the integer dynamics): ``unit`` (``1 / scale``), ``track_true``
     and ``field_true`` (a float field kept when the quantisation is lossy), ``best_cost``,
@@ -72,6 +72,11 @@ class QuboAnnealer(ValidatedProcess):
         fitting the 8-bit weights; see :func:`kernels.quantize_qubo`).
     x0 : array (replicas, N) of {0, 1}, optional
         Initial state (default: random from ``seed``).
+    colour : array (N,) of ints in [0, 255], optional
+        Phase gating (chromatic schedule): at time step ``t`` (1-based) only neurons with
+        ``colour == (t - 1) % n_colours`` may flip (``n_colours = max(colour) + 1``). With a
+        proper colouring of the coupling graph (:func:`kernels.graph_colouring`) neighbours
+        never flip together. Default: no gating.
     quantize : bool
         Build the fixed-point Vars (default). ``False`` skips every fixed-point check (for a
         Q or schedule only the float model can run; the fixed model then refuses to run).
@@ -82,7 +87,7 @@ class QuboAnnealer(ValidatedProcess):
 
     def __init__(self, *, q, temperatures, replicas: int = 1, seed: int = 0,
                  p_wake: float = 0.35, ref_bits: int = 2, scale: ty.Optional[float] = None,
-                 x0=None, quantize: bool = True, strict: bool = False,
+                 x0=None, colour=None, quantize: bool = True, strict: bool = False,
                  name: ty.Optional[str] = None,
                  log_config: ty.Optional[LogConfig] = None):
         J, d = kernels.split_qubo(q, "q")
@@ -101,6 +106,9 @@ class QuboAnnealer(ValidatedProcess):
                 raise ValueError("temperatures must be non-empty and > 0")
             K, c, scale = sp.csr_matrix(J.shape, dtype=np.int64), np.zeros(n, np.int64), 1.0
             beta_q, exact = np.ones(temps.shape, np.int64), True
+        if colour is None:
+            colour = np.zeros(n, np.int64)
+        colour = V.check_shape("colour", V.check_int_range("colour", colour, 0, 255), (n,))
         x_rand, r0 = kernels.initial_state(seed, replicas, n)
         if x0 is None:
             x0 = x_rand
@@ -114,6 +122,7 @@ class QuboAnnealer(ValidatedProcess):
         self.rng = Var(shape=shape, init=r0.astype(np.int64))
         self.wake = Var(shape=(1,), init=np.array([wake]))
         self.ref_bits = Var(shape=(1,), init=np.array([ref_bits]))
+        self.colour = Var(shape=(n,), init=colour.astype(np.int64))
         self.couplings = Var(shape=(n, n), init=J)
         self.bias = Var(shape=(n,), init=d)
         self.couplings_q = Var(shape=(n, n), init=K)

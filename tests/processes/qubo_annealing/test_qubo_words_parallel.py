@@ -79,3 +79,75 @@ def test_float_only_process_refuses_the_fixed_model():
     with lava_session(proc, run_config("sim-float")) as s:
         s.run(2)
         assert np.isfinite(proc.best_cost.get()).all()
+
+
+def _torus(rows, cols, rng, signed=True):
+    idx = np.arange(rows * cols).reshape(rows, cols)
+    edges = np.r_[np.stack([idx.ravel(), np.roll(idx, -1, 1).ravel()], 1),
+                  np.stack([idx.ravel(), np.roll(idx, -1, 0).ravel()], 1)]
+    w = rng.choice([-1.0, 1.0], len(edges)) if signed else np.ones(len(edges))
+    from lava_llm.models.qubo import maxcut
+
+    return maxcut(rows * cols, edges, w)
+
+
+@pytest.mark.parametrize("shape", [(4, 6), (5, 5)])
+def test_graph_colouring_is_proper(rng, shape):
+    prob = _torus(*shape, rng)
+    colour = kernels.graph_colouring(prob.J)
+    J = prob.J.tocoo()
+    assert np.all(colour[J.row] != colour[J.col])
+    # even torus: bipartite, 2 colours; odd torus: not bipartite, greedy needs more
+    assert (colour.max() + 1 == 2) == (shape[0] % 2 == 0 and shape[1] % 2 == 0)
+    dense = from_matrix(np.triu(rng.integers(-3, 4, (20, 20))))
+    c2 = kernels.graph_colouring(dense.J)
+    D = dense.J.tocoo()
+    assert np.all(c2[D.row] != c2[D.col])
+
+
+def test_chromatic_steps_flip_an_independent_set_only(rng):
+    prob = _torus(6, 6, rng)
+    colour = kernels.graph_colouring(prob.J)
+    temps = temperatures(60, 4.0, 0.3)
+    betas = kernels.beta_fixed(temps, 1.0)
+    x0, r0 = kernels.initial_state(1, 3, prob.n)
+    K, c, _ = kernels.quantize_qubo(prob.J, prob.d)
+    st = kernels.AnnealState(x0, kernels.initial_field(x0, K, c), np.zeros_like(x0), r0)
+    J = prob.J.tocoo()
+    flips = 0
+    for t, b in enumerate(betas):
+        before = st.x.copy()
+        kernels.run_steps(st, K, c, [b], 256, 0, fixed=True, colour=colour, t0=t)
+        changed = before != st.x
+        flips += int(changed.sum())
+        assert np.all(colour[np.nonzero(changed)[1]] == t % 2)      # only this phase moved
+        assert not np.any(changed[:, J.row] & changed[:, J.col])    # never two neighbours
+        np.testing.assert_array_equal(st.h, kernels.initial_field(st.x, K, c))
+    assert flips > 20
+
+
+def test_default_moves_follow_the_graph(rng):
+    from lava_llm.models.qubo import schedule as S
+
+    torus = _torus(10, 10, rng)
+    m = S.default_moves(torus)
+    assert m["colours"] == 2 and m["colour"] is not None and m["p_wake"] == 1.0
+    steps, reps = S.default_budget(torus, m)
+    assert steps == S.STEPS_MIN and reps == S.DEFAULT_REPLICAS
+    big = _torus(100, 100, rng)
+    assert S.default_budget(big)[0] == S.STEPS_MAX
+    dense = from_matrix(np.triu(rng.choice([-1.0, 1.0], (60, 60)), 1))
+    md = S.default_moves(dense)
+    assert md["colour"] is None and md["rule"] == "dense mixed-sign"
+
+
+def test_chromatic_sim_fixed_equals_engine(rng):
+    from lava_llm.models import qubo
+
+    prob = _torus(4, 4, rng, signed=False)
+    a = qubo.solve(prob, backend="sim-fixed", steps=40, replicas=2, seed=3)
+    b = qubo.solve(prob, backend="engine", steps=40, replicas=2, seed=3)
+    assert qubo.schedule.default_moves(prob)["colour"] is not None
+    assert np.array_equal(a.cost_trace, b.cost_trace)
+    assert np.array_equal(a.replica_states, b.replica_states)
+    assert a.cut == prob.cut(a.assignment) == 32          # bipartite torus: every edge cut
