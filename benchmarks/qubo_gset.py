@@ -56,7 +56,7 @@ from benchmarks._common import write_results  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 GSET = Path(os.environ.get("LAVA_LLM_DATA", ROOT.parent / "shared" / "data")) / "gset"
 QUICK = ("G1", "G6", "G11", "G14", "G18", "G48")
-ENGINE_LADDER = (250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 65536, 131072)
+ENGINE_LADDER = (250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 65536)
 SA_LADDER = (50, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600)
 TABU_LADDER_MS = (20, 100, 500)
 TARGETS = (0.99, 0.995)

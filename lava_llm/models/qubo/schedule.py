@@ -112,7 +112,7 @@ DEFAULT_REPLICAS = 4
 #: default steps: dense graphs (parallel moves) and the chromatic schedule's range
 STEPS_PER_VAR_PARALLEL, STEPS_MAX_PARALLEL = 8, 32768
 STEPS_PER_VAR_CHROMATIC = 16
-STEPS_MIN, STEPS_MAX = 4000, 131072
+STEPS_MIN, STEPS_MAX = 4000, 65536
 
 
 def default_budget(problem, moves=None) -> tuple[int, int]:
@@ -123,7 +123,7 @@ def default_budget(problem, moves=None) -> tuple[int, int]:
     ``[STEPS_MIN, STEPS_MAX_PARALLEL]`` (6400 on the 800-node Gset graphs, 16000 at N = 2000).
     Under the chromatic schedule a step moves one colour class, and sparse frustrated graphs
     (the +-1 tori above all) need more: ``STEPS_PER_VAR_CHROMATIC * N`` steps, clipped to
-    ``[STEPS_MIN, STEPS_MAX]`` (32000 steps on the 2000-node G32-G34, the cap from 8192
+    ``[STEPS_MIN, STEPS_MAX]`` (32000 steps on the 2000-node G32-G34, the cap from 4096
     variables on). ``DEFAULT_REPLICAS`` replicas (threads) either way."""
     moves = default_moves(problem) if moves is None else moves
     if moves["colour"] is None:
