@@ -23,12 +23,16 @@ and the PRNG stream)::
     delta  = (1 - 2 x) * h
     p      = 1                    if delta <= 0
            = exp(-delta * beta)   else              float: exp; fixed: LUT (below)
-    flip   = (ref == 0) & (u_wake < wake) & (u_acc < p * 2**16)
+    flip   = (ref == 0) & (u_wake < wake) & (colour == t % n_colours) & (u_acc < p * 2**16)
     ref    = u_ref if flip else max(ref - 1, 0)
     s      = flip * (1 - 2 x)                       signed flip spike (+1 on, -1 off)
     x      = x XOR flip
     h      = h + s @ J                              neighbours' fields from the flip spikes
-    cost   = 1/2 sum_i x_i (h_i + d_i)              cost readout; best state kept by the caller
+    cost   = 1/2 sum_i x_i (h_i + d_i)              cost readout (two 24-bit words on a_out)
+
+``colour`` is the phase gate of the chromatic schedule (:func:`graph_colouring`; all 0 and
+``n_colours = 1`` when unused). The best state per replica is kept by the cost in the
+problem's own units (host-side bookkeeping, below).
 
 Fixed point (Loihi 2 widths)
 ----------------------------
