@@ -151,3 +151,20 @@ def test_chromatic_sim_fixed_equals_engine(rng):
     assert np.array_equal(a.cost_trace, b.cost_trace)
     assert np.array_equal(a.replica_states, b.replica_states)
     assert a.cut == prob.cut(a.assignment) == 32          # bipartite torus: every edge cut
+
+
+def test_parallel_engine_run_then_lava_in_one_process():
+    """numba's thread start must not fix the multiprocessing start method Lava sets later."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\n"
+            "from lava_llm.models import qubo\n"
+            "p = qubo.from_matrix(np.triu(np.random.default_rng(0).integers(-3, 4, (60, 60))))\n"
+            "a = qubo.solve(p, steps=4000, replicas=4, parallel=True)\n"
+            "b = qubo.solve(p, backend='sim-fixed', steps=5, replicas=1)\n"
+            "print('ok', a.best_cost <= b.best_cost)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "ok True" in out.stdout
