@@ -1,41 +1,46 @@
-"""QUBO annealing on Gset Max-Cut against dwave-samplers, Lava sim-fixed time per step, and
-Maximum Independent Set against greedy and exact references.
+"""QUBO annealing on every Gset Max-Cut instance against dwave-samplers SA and Tabu and
+simulated-bifurcation, parallel-replica speed-up, Lava sim-fixed time per step, and Maximum
+Independent Set against greedy and exact references.
 
 Tables (``benchmarks/results/qubo_*.{json,md}``):
 
 ``qubo_gset``
-    Per instance and solver: best cut found, gap to the best-known cut, and the time to reach
-    99% and 99.5% of it. Solvers run on the same machine in the same process, interleaved:
-    the integer engine (``lava_llm.models.qubo.solve(backend="engine")``), dwave-samplers
-    ``SimulatedAnnealingSampler`` and ``TabuSampler`` (single thread, ``num_reads=1``).
-    *Time to reach* a target: each solver runs a ladder of budgets (engine steps, SA sweeps,
-    tabu timeout) with ``--seeds`` seeds each; the time is the median CPU time (of this
-    single-threaded process; wall times are kept in the JSON) of the smallest budget whose
-    median cut reaches the target (``-`` if none does). It covers the solver call on a
-    pre-built problem (our ``QuboProblem``, dimod's BQM), including each library's own
-    conversion of it.
+    One row per instance: its class (read off the graph: toroidal = every degree 4,
+    planar = max degree > 8 x mean, else random; +1 or +-1 weights), what the engine's
+    **default call** ``solve(problem, seed=s)`` (default budget: ``schedule.default_budget``)
+    reaches (median cut over ``--seeds`` seeds, as % of the best known, and its CPU seconds),
+    the time to 99.5% of the best known for the engine (1 replica) and dwave
+    ``SimulatedAnnealingSampler`` (``num_reads=1``), Tabu's and simulated bifurcation's cuts.
+    *Time to reach* 99.5%: each solver climbs a ladder of budgets (engine steps, SA sweeps,
+    Tabu timeout) with ``--seeds`` seeds each; the time is the median CPU time of the
+    smallest budget whose median cut reaches it (``-``: never within the ladder). It covers
+    the solver call on a pre-built problem (our ``QuboProblem``, dimod's BQM), including each
+    library's own conversion. Simulated bifurcation (``simulated_bifurcation.minimize``, dense
+    torch matrix, 8 agents, 1000 steps, one call) runs on instances up to ``--sb-max-n``
+    vertices (its dense N x N matrix makes larger ones slow).
+``qubo_gset_classes``
+    The same rows summarised per class.
 ``qubo_gset_targets``
-    The issue's target read off ``qubo_gset``: on G1-G10, the engine's and SA's time to 99.5%
-    and whether the engine is faster.
-``qubo_gset_long``
-    The engine with more replicas and steps (``--long-steps``, ``--long-replicas``): the
-    quality it reaches with a larger budget.
+    The issue's two targets: default call >= 99.5% on every instance, and faster than SA to
+    99.5% on at least 80% of them.
+``qubo_replicas``
+    8 replicas on numba threads against the same 8 sequentially: wall and CPU time, and
+    whether the results are identical.
 ``qubo_lava``
-    Lava ``sim-fixed`` (CPU simulation of the fixed-point model, one fused leaf + a sink) on
-    an 800-node Gset graph: cut, compile/start time and time per step, and whether its best
-    state equals the engine's (same seed: bit-exact trajectories).
+    Lava ``sim-fixed`` (one fused leaf) on an 800-node Gset graph: cut, compile/start time,
+    time per step, and whether its best state equals the engine's.
 ``qubo_mis``
     Maximum Independent Set on G(n, p) random graphs: feasibility rate of the annealer's
-    best state (no repair), mean set size against a min-degree greedy and the exact maximum
-    (networkx ``max_weight_clique`` on the complement graph).
+    best state (no repair), mean set size against a min-degree greedy and the exact maximum.
 
-Run: ``python -m benchmarks.qubo_gset`` (quick subset, a few minutes) or ``--full``
-(G1-G20). Needs ``../shared/data/gset``.
+Run: ``python -m benchmarks.qubo_gset`` (quick subset, a few minutes) or ``--full`` (all
+instances in ``../shared/data/gset``; about 40 minutes on a 2-core machine). Needs the data.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import sys
 import time
@@ -51,17 +56,35 @@ from benchmarks._common import write_results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 GSET = Path(os.environ.get("LAVA_LLM_DATA", ROOT.parent / "shared" / "data")) / "gset"
-QUICK = ("G1", "G6", "G11", "G14", "G18")
-FULL = tuple(f"G{i}" for i in range(1, 21))
-ENGINE_LADDER = (100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600)
-SA_LADDER = (25, 50, 100, 200, 400, 800, 1600, 3200, 6400)
-TABU_LADDER_MS = (10, 20, 50, 100, 200, 500, 1000, 2000)
+QUICK = ("G1", "G6", "G11", "G14", "G18", "G48")
+ENGINE_LADDER = (250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 65536)
+SA_LADDER = (50, 100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600)
+TABU_LADDER_MS = (20, 100, 500)
 TARGETS = (0.99, 0.995)
+CLASSES = [(c, s) for c in ("random", "planar", "toroidal") for s in ("+1", "+-1")]
 
 
 def best_known() -> dict:
     with open(GSET / "best_known.csv") as f:
         return {r["instance"]: int(r["best_known_cut"]) for r in csv.DictReader(f)}
+
+
+def all_instances() -> tuple:
+    return tuple(n for n in best_known() if (GSET / f"{n}.txt").is_file())
+
+
+def graph_class(prob) -> tuple[str, str]:
+    """(structure, weights) read off the graph: ``toroidal`` when every degree is 4,
+    ``planar`` when the largest degree exceeds 8x the mean (the Gset planar generator's hubs),
+    else ``random``; ``+1`` when every weight is positive, else ``+-1``."""
+    deg = np.bincount(prob.edges.ravel(), minlength=prob.n)
+    if deg.min() == deg.max() == 4:
+        struct = "toroidal"
+    elif deg.max() > 8 * deg.mean():
+        struct = "planar"
+    else:
+        struct = "random"
+    return struct, "+1" if np.all(prob.weights > 0) else "+-1"
 
 
 def timed(fn):
@@ -92,95 +115,196 @@ def ladder(run, budgets, seeds, target_cuts):
     return best, reached, runs
 
 
-def gset_rows(names, seeds, use_tabu, replicas):
+def sb_cut(prob, seed):
+    """simulated-bifurcation on the dense Max-Cut Ising matrix (minimise s^T W s)."""
+    import simulated_bifurcation as sb
+    import torch
+
+    torch.manual_seed(seed)
+    w = np.zeros((prob.n, prob.n), dtype=np.float32)
+    w[prob.edges[:, 0], prob.edges[:, 1]] = prob.weights
+    w += w.T
+    spins, _ = sb.minimize(torch.from_numpy(w), domain="spin", agents=8, max_steps=1000,
+                           verbose=False, best_only=True)
+    return prob.cut((spins.numpy() > 0).astype(np.int8))
+
+
+def gset_rows(names, seeds, use_tabu, sb_max_n):
+    import warnings
+
+    import torch
     from dwave.samplers import SimulatedAnnealingSampler, TabuSampler
 
     from lava_llm.models import qubo
 
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", module="simulated_bifurcation")
     bk = best_known()
     sa, tabu = SimulatedAnnealingSampler(), TabuSampler()
     rows, detail = [], {}
-    # warm-up, untimed: load each solver's compiled code once (numba's cached kernel, dwave's
-    # extension modules), as a long-running user process would have
+    # warm-up, untimed: load each solver's compiled code once (numba's cached kernels, the
+    # colouring, dwave's extension modules), as a long-running user process would have
     warm = qubo.read_gset(GSET / f"{names[0]}.txt")
     qubo.solve(warm, steps=10, replicas=1)
+    qubo.solve(qubo.read_gset(GSET / "G11.txt") if (GSET / "G11.txt").is_file() else warm,
+               steps=10, replicas=2)
     sa.sample(qubo.to_bqm(warm), num_reads=1, num_sweeps=10)
     tabu.sample(qubo.to_bqm(warm), num_reads=1, timeout=10)
     for name in names:
         prob = qubo.read_gset(GSET / f"{name}.txt")
         bqm = qubo.to_bqm(prob)
+        struct, signs = graph_class(prob)
         target_cuts = {t: t * bk[name] for t in TARGETS}
+        moves = qubo.schedule.default_moves(prob)
+        d_steps, d_reps = qubo.schedule.default_budget(prob, moves)
+
+        def as_x(ss):
+            return np.array([ss.first.sample[i] for i in range(prob.n)])
+
+        def run_default(seed):
+            res, cpu, wall = timed(lambda: qubo.solve(prob, seed=seed))
+            return res.cut, cpu, wall
 
         def run_engine(steps, seed):
-            res, cpu, wall = timed(lambda: qubo.solve(prob, steps=steps, replicas=replicas,
+            res, cpu, wall = timed(lambda: qubo.solve(prob, steps=steps, replicas=1,
                                                       seed=seed))
             return res.cut, cpu, wall
 
         def run_sa(sweeps, seed):
             ss, cpu, wall = timed(lambda: sa.sample(bqm, num_reads=1, num_sweeps=sweeps,
                                                     seed=seed + 1))
-            return prob.cut(np.array([ss.first.sample[i] for i in range(prob.n)])), cpu, wall
+            return prob.cut(as_x(ss)), cpu, wall
 
         def run_tabu(ms, seed):
             ss, cpu, wall = timed(lambda: tabu.sample(bqm, num_reads=1, timeout=ms,
                                                       seed=seed + 1))
-            return prob.cut(np.array([ss.first.sample[i] for i in range(prob.n)])), cpu, wall
+            return prob.cut(as_x(ss)), cpu, wall
 
-        solvers = [("engine (ours)", run_engine, ENGINE_LADDER, "steps"),
-                   ("dwave SA", run_sa, SA_LADDER, "sweeps")]
+        d_cuts, d_cpu, d_wall = zip(*(run_default(s) for s in range(seeds)))
+        row = {"instance": name, "class": f"{struct} {signs}", "n": prob.n,
+               "best_known": bk[name], "moves": moves["rule"],
+               "default budget": f"{d_steps}x{d_reps}",
+               "default median %": round(100 * float(np.median(d_cuts)) / bk[name], 2),
+               "default cpu_s": round(float(np.median(d_cpu)), 3)}
+        detail[f"{name}/default"] = {"cuts": list(d_cuts), "cpu_seconds": list(d_cpu),
+                                     "wall_seconds": list(d_wall)}
+        solvers = [("engine", run_engine, ENGINE_LADDER, "steps"),
+                   ("SA", run_sa, SA_LADDER, "sweeps")]
         if use_tabu:
-            solvers.append(("dwave Tabu", run_tabu, TABU_LADDER_MS, "timeout ms"))
+            solvers.append(("Tabu", run_tabu, TABU_LADDER_MS, "ms"))
         for label, fn, budgets, unit in solvers:
             best, reached, runs = ladder(fn, budgets, seeds, target_cuts)
-            row = {"instance": name, "n": prob.n, "best_known": bk[name], "solver": label,
-                   "cut": int(best), "gap_%": round(100 * (1 - best / bk[name]), 3)}
-            for t in TARGETS:
-                r = reached[t]
-                key = f"t{t * 100:g}%_cpu_s"
-                row[key] = round(r[0], 4) if r else "-"
-                row[f"budget{t * 100:g}%"] = f"{r[1]} {unit}" if r else \
-                    f">{budgets[-1]} {unit}"
-            rows.append(row)
-            detail[f"{name}/{label}"] = runs
-            print(row, flush=True)
+            r = reached[0.995]
+            row[f"{label} t99.5% cpu_s"] = round(r[0], 3) if r else "-"
+            if label != "engine":
+                row[f"{label} best %"] = round(100 * best / bk[name], 2)
+            detail[f"{name}/{label}"] = {"runs": runs, "reached": {
+                str(t): (None if v is None else {"cpu_seconds": v[0], f"budget_{unit}": v[1]})
+                for t, v in reached.items()}}
+        te, ts = row["engine t99.5% cpu_s"], row["SA t99.5% cpu_s"]
+        row["engine faster than SA"] = "yes" if te != "-" and (ts == "-" or te < ts) else "no"
+        if prob.n <= sb_max_n:
+            cut, cpu, wall = timed(lambda: sb_cut(prob, 0))
+            row["SB %"] = round(100 * cut / bk[name], 2)
+            row["SB cpu_s"] = round(cpu, 3)
+        else:
+            row["SB %"] = row["SB cpu_s"] = "-"
+        rows.append(row)
+        print(row, flush=True)
     return rows, detail
 
 
-def target_rows(rows, names=tuple(f"G{i}" for i in range(1, 11))):
-    """The issue's target, read off the ``qubo_gset`` rows: on G1-G10, does the engine reach
-    99.5% of the best-known cut in less CPU time than dwave SA?"""
-    by = {(r["instance"], r["solver"]): r for r in rows}
+def class_rows(rows):
+    """Per-class summary of the ``qubo_gset`` rows."""
     out = []
-    for name in names:
-        e, s = by.get((name, "engine (ours)")), by.get((name, "dwave SA"))
-        if e is None or s is None:
+    for struct, signs in CLASSES:
+        rs = [r for r in rows if r["class"] == f"{struct} {signs}"]
+        if not rs:
             continue
-        te, ts = e["t99.5%_cpu_s"], s["t99.5%_cpu_s"]
-        reached = te != "-"
-        faster = reached and (ts == "-" or te < ts)
-        out.append({"instance": name, "engine t99.5%_cpu_s": te,
-                    "engine budget": e["budget99.5%"], "SA t99.5%_cpu_s": ts,
-                    "SA budget": s["budget99.5%"],
-                    "SA / engine": round(ts / te, 1) if reached and ts != "-" else "-",
-                    "engine faster": "yes" if faster else "no"})
+        med = [r["default median %"] for r in rs]
+        sbs = [r["SB %"] for r in rs if r["SB %"] != "-"]
+        out.append({
+            "class": f"{struct} {signs}", "instances": len(rs),
+            "default >= 99.5%": sum(m >= 99.5 for m in med),
+            "default median % (min / median)": f"{min(med):.2f} / {np.median(med):.2f}",
+            "engine reaches 99.5%": sum(r["engine t99.5% cpu_s"] != "-" for r in rs),
+            "SA reaches 99.5%": sum(r["SA t99.5% cpu_s"] != "-" for r in rs),
+            "engine faster than SA": sum(r["engine faster than SA"] == "yes" for r in rs),
+            "SA best % (median)": round(float(np.median([r["SA best %"] for r in rs])), 2),
+            "Tabu best % (median)": (round(float(np.median([r["Tabu best %"] for r in rs])), 2)
+                                     if "Tabu best %" in rs[0] else "-"),
+            "SB % (median)": round(float(np.median(sbs)), 2) if sbs else "-"})
     return out
 
 
-def long_rows(names, steps, replicas):
+def target_rows(rows):
+    n = len(rows)
+    ok = [r for r in rows if r["default median %"] >= 99.5]
+    fast = [r for r in rows if r["engine faster than SA"] == "yes"]
+    miss = ", ".join(f"{r['instance']} {r['default median %']}%" for r in rows
+                     if r["default median %"] < 99.5) or "none"
+    slow = ", ".join(r["instance"] for r in rows if r["engine faster than SA"] != "yes") or "none"
+    done = {r["instance"] for r in rows}
+    missing = [m for m in all_instances() if m not in done]
+    return [{"target": "instances measured (of those in the data)",
+             "result": f"{n} of {n + len(missing)}", "met": "yes" if not missing else "no",
+             "where not": ", ".join(missing) or "none"},
+            {"target": "default call median >= 99.5% of best known on every instance",
+             "result": f"{len(ok)} of {n}", "met": "yes" if len(ok) == n else "no",
+             "where not": miss},
+            {"target": "reaches 99.5% in less CPU time than dwave SA on >= 80%",
+             "result": f"{len(fast)} of {n} ({100 * len(fast) / max(n, 1):.0f}%)",
+             "met": "yes" if len(fast) >= 0.8 * n else "no", "where not": slow}]
+
+
+def replica_rows(names, steps, replicas):
+    """Wall and CPU time of ``replicas`` replicas on threads vs sequentially (same result)."""
     from lava_llm.models import qubo
 
-    bk = best_known()
-    rows = []
+    out = []
     for name in names:
         prob = qubo.read_gset(GSET / f"{name}.txt")
-        res, cpu, wall = timed(lambda: qubo.solve(prob, steps=steps, replicas=replicas,
-                                                  seed=0))
-        rows.append({"instance": name, "best_known": bk[name], "steps": steps,
-                     "replicas": replicas, "cut": int(res.cut),
-                     "%_of_best": round(100 * res.cut / bk[name], 3),
-                     "cpu_s": round(cpu, 3), "wall_s": round(wall, 3)})
-        print(rows[-1], flush=True)
-    return rows
+        res = {}
+        for par in (False, True, False, True):     # interleaved, the second pair is kept
+            res[par] = timed(lambda: qubo.solve(prob, steps=steps, replicas=replicas, seed=0,
+                                                parallel=par))
+        (a, ca, wa), (b, cb, wb) = res[False], res[True]
+        same = bool(np.array_equal(a.replica_states, b.replica_states)
+                    and np.array_equal(a.cost_trace, b.cost_trace))
+        out.append({"instance": name, "n": prob.n, "steps": steps, "replicas": replicas,
+                    "threads": _threads(), "sequential wall_s": round(wa, 3),
+                    "parallel wall_s": round(wb, 3), "speed-up (wall)": round(wa / wb, 2),
+                    "sequential cpu_s": round(ca, 3), "parallel cpu_s": round(cb, 3),
+                    "identical results": same})
+        print(out[-1], flush=True)
+    return out
+
+
+def merge_parts(parts):
+    """Rows (and ladders) from ``--rows-out`` files or from the rows a run printed, in
+    instance order, each instance once."""
+    import ast
+
+    rows, detail = {}, {}
+    for part in parts:
+        text = Path(part).read_text()
+        if part.endswith(".json"):
+            data = json.loads(text)
+            rows.update({r["instance"]: r for r in data["rows"]})
+            detail.update(data["ladders"])
+        else:
+            for line in text.splitlines():
+                if line.startswith("{'instance'"):
+                    r = ast.literal_eval(line)
+                    rows[r["instance"]] = r
+    order = {n: k for k, n in enumerate(best_known())}
+    return sorted(rows.values(), key=lambda r: order[r["instance"]]), detail
+
+
+def _threads():
+    import numba
+
+    return numba.get_num_threads()
 
 
 def lava_rows(name, steps, replicas):
@@ -195,8 +319,11 @@ def lava_rows(name, steps, replicas):
     hot, cold = qubo.default_range(prob)
     temps = qubo.temperatures(steps, hot, cold)
     t0 = time.perf_counter()
-    proc = QuboAnnealer(q=prob.q, temperatures=temps, replicas=replicas, seed=0)
-    sink = RingBuffer(shape=(replicas,), buffer=steps)
+    moves = qubo.schedule.default_moves(prob)
+    proc = QuboAnnealer(q=prob.q, temperatures=temps, replicas=replicas, seed=0,
+                        p_wake=moves["p_wake"], ref_bits=moves["ref_bits"],
+                        colour=moves["colour"])
+    sink = RingBuffer(shape=(replicas, 2), buffer=steps)      # two 24-bit cost words
     proc.a_out.connect(sink.a_in)
     with lava_session(proc, run_config("sim-fixed")) as s:
         s.run(1)
@@ -208,7 +335,8 @@ def lava_rows(name, steps, replicas):
     energies = prob.energy(best_x.astype(float))
     cut = prob.cut(best_x[int(np.argmin(energies))])
     eng = qubo.solve(prob, steps=steps, replicas=replicas, seed=0, schedule=temps)
-    row = {"instance": name, "n": prob.n, "backend": "sim-fixed", "steps": steps,
+    row = {"instance": name, "n": prob.n, "moves": moves["rule"], "backend": "sim-fixed",
+           "steps": steps,
            "replicas": replicas, "cut": int(cut), "%_of_best": round(100 * cut / bk[name], 3),
            "compile+first step_s": round(t_start, 3),
            "ms_per_step": round(1000 * t_run / (steps - 1), 3),
@@ -275,48 +403,63 @@ def mis_rows(configs, graphs, steps, replicas):
     return rows
 
 
-def write_targets(rows, cmd, seeds):
-    targets = target_rows(rows)
-    if targets:
-        write_results("qubo_gset_targets", targets, command=cmd,
-                      notes=f"From the qubo_gset table of the same run (median of {seeds} "
-                            "seeds per budget, CPU seconds of the whole solver call). "
-                            "`-` for SA: its median stayed below 99.5% up to the top of its "
-                            "ladder.")
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--full", action="store_true", help="G1-G20 (default: quick subset)")
+    ap.add_argument("--full", action="store_true", help="every Gset instance in the data "
+                    "(default: quick subset)")
     ap.add_argument("--instances", nargs="*", help="explicit instance names, e.g. G1 G2")
-    ap.add_argument("--seeds", type=int, default=5)
-    ap.add_argument("--replicas", type=int, default=1, help="engine replicas in the ladder")
+    ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--no-tabu", action="store_true")
-    ap.add_argument("--long-steps", type=int, default=20000)
-    ap.add_argument("--long-replicas", type=int, default=8)
+    ap.add_argument("--sb-max-n", type=int, default=2000)
     ap.add_argument("--lava-steps", type=int, default=1000)
     ap.add_argument("--lava-instance", default="G1")
     ap.add_argument("--mis-graphs", type=int, default=10)
-    ap.add_argument("--skip", nargs="*", default=[], choices=["gset", "long", "lava", "mis"])
+    ap.add_argument("--skip", nargs="*", default=[],
+                    choices=["gset", "replicas", "lava", "mis"])
+    ap.add_argument("--rows-out", metavar="FILE.json",
+                    help="write the Gset rows (and ladders) of this part of a run to FILE "
+                         "instead of the tables (several parts may run at once)")
+    ap.add_argument("--merge", nargs="*", metavar="PART",
+                    help="write the Gset tables from parts: --rows-out JSON files or the "
+                         "printed rows of a run's log")
     args = ap.parse_args(argv)
     if not (GSET / "best_known.csv").is_file():
         raise SystemExit(f"needs the Gset data at {GSET} (set LAVA_LLM_DATA)")
-    names = tuple(args.instances) if args.instances else (FULL if args.full else QUICK)
+    names = tuple(args.instances) if args.instances else (all_instances() if args.full
+                                                          else QUICK)
     cmd = "python -m benchmarks.qubo_gset " + " ".join(sys.argv[1:] if argv is None else argv)
-    machine_note = ("Times are CPU seconds of this (single-threaded) process unless named "
+    machine_note = ("Times are CPU seconds of this process (all its threads) unless named "
                     "wall; on a shared machine wall times are inflated by other jobs. Solvers "
                     "are interleaved per instance.")
-    if "gset" not in args.skip:
-        rows, detail = gset_rows(names, args.seeds, not args.no_tabu, args.replicas)
+    if args.merge:
+        rows, detail = merge_parts(args.merge)
+        cmd += f" (merged from {len(args.merge)} parts run at the same time)"
+    elif "gset" not in args.skip:
+        rows, detail = gset_rows(names, args.seeds, not args.no_tabu, args.sb_max_n)
+        if args.rows_out:
+            Path(args.rows_out).write_text(json.dumps({"rows": rows, "ladders": detail},
+                                                      default=float))
+            return
+    if args.merge or "gset" not in args.skip:
         write_results("qubo_gset", rows, command=cmd, extra={"ladders": detail},
-                      notes=f"Median CPU time over {args.seeds} seeds per budget; engine "
-                            f"replicas={args.replicas}, dwave num_reads=1. `cut` is the best "
-                            "cut seen on the ladder up to the budget where it stopped (both "
-                            f"targets reached, or the top budget). {machine_note}")
-        write_targets(rows, cmd, args.seeds)
-    if "long" not in args.skip:
-        rows = long_rows(names, args.long_steps, args.long_replicas)
-        write_results("qubo_gset_long", rows, command=cmd, notes=machine_note)
+                      notes=f"Median over {args.seeds} seeds. `default`: `solve(problem, "
+                            "seed=s)` with the default budget (steps x replicas; replicas on "
+                            "numba threads, CPU time counts all threads). `t99.5%`: time "
+                            "to 99.5% of the best known at the smallest ladder budget whose "
+                            "median reaches it (engine: 1 replica; SA/Tabu: num_reads=1; "
+                            "`-`: not within the ladder). `best %`: best cut seen on the "
+                            f"ladder. SB: simulated-bifurcation 1.2.1, one call, 8 agents, "
+                            f"1000 steps (n <= {args.sb_max_n}). {machine_note}")
+        write_results("qubo_gset_classes", class_rows(rows), command=cmd,
+                      notes="Counts of instances per class from the qubo_gset table of the "
+                            "same run.")
+        write_results("qubo_gset_targets", target_rows(rows), command=cmd,
+                      notes="From the qubo_gset table of the same run.")
+    if "replicas" not in args.skip:
+        rows = replica_rows(["G22", "G62"] if args.full else ["G22"], 2000, 8)
+        write_results("qubo_replicas", rows, command=cmd, notes=machine_note +
+                      " The machine's other jobs share its cores, so the wall speed-up is a "
+                      "lower bound of what idle cores give.")
     if "lava" not in args.skip:
         rows = lava_rows(args.lava_instance, args.lava_steps, 1)
         write_results("qubo_lava", rows, command=cmd, notes=machine_note)

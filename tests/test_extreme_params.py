@@ -102,7 +102,7 @@ def test_qubo_annealer_extremes():
     for p_wake, backend in ((1e-6, "sim-fixed"), (1.0, "sim-fixed"), (1.0, "sim-float")):
         proc = QuboAnnealer(q=q, temperatures=temps, replicas=3, seed=2 ** 63 - 1,
                             p_wake=p_wake, ref_bits=qk.REF_BITS_MAX)
-        sink = Sink(shape=(3,), buffer=len(temps))
+        sink = Sink(shape=(3, 2), buffer=len(temps))   # a_out: two 24-bit cost words
         proc.a_out.connect(sink.a_in)
         with lava_session(proc, run_config(backend), timeout_s=WATCH_S) as session:
             session.run(len(temps))

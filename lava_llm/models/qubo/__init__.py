@@ -10,6 +10,17 @@ from lava_llm.models.qubo.problem import (QuboProblem, from_bqm, from_matrix, ma
 from lava_llm.models.qubo.schedule import default_dynamics, default_range, temperatures
 from lava_llm.models.qubo.solver import BACKENDS, SolveResult, solve
 
-__all__ = ["QuboProblem", "from_bqm", "from_matrix", "maxcut", "mis", "read_edges",
+
+
+def __getattr__(name):
+    # dimod and the adapter load on first use (``import lava_llm.models.qubo`` stays light)
+    if name == "LavaAnnealingSampler":
+        from lava_llm.models.qubo.dimod_sampler import LavaAnnealingSampler
+
+        return LavaAnnealingSampler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["LavaAnnealingSampler", "QuboProblem", "from_bqm", "from_matrix", "maxcut", "mis", "read_edges",
            "read_gset", "read_qubo_npy", "to_bqm", "default_dynamics", "default_range",
            "temperatures", "BACKENDS", "SolveResult", "solve"]

@@ -8,6 +8,9 @@ prints ``{"best_cost", "cut" (Max-Cut only), "assignment", "seconds", "steps"}``
 """
 from __future__ import annotations
 
+import sys
+import warnings
+
 HELP = "solve a QUBO or Max-Cut problem by parallel simulated annealing"
 BACKENDS = ("engine", "sim-float", "sim-fixed", "loihi2")
 
@@ -19,16 +22,25 @@ def add_arguments(parser) -> None:
                      "(symmetric or upper triangular; minimise x^T Q x)")
     src.add_argument("--maxcut-edges", metavar="FILE",
                      help="Max-Cut edge list, one 'i j [w]' per line, 0-based ids")
-    parser.add_argument("--steps", type=int, default=2000, help="annealing steps (default 2000)")
-    parser.add_argument("--replicas", type=int, default=4,
-                        help="replicas annealed in parallel (default 4)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="annealing steps (default: from the problem's size and graph, "
+                             "schedule.default_budget)")
+    parser.add_argument("--replicas", type=int, default=None,
+                        help="replicas annealed in parallel on threads (default 4)")
     parser.add_argument("--schedule", default="geometric", choices=["geometric", "linear"])
     parser.add_argument("--restarts", type=int, default=0, help="re-heats within --steps")
+    parser.add_argument("--strict", action="store_true",
+                        help="fixed-point backends: refuse (exit 2) a Q whose quantisation "
+                             "rounds a non-zero coefficient to 0 or changes one by more than "
+                             "--rel-tol of its value (default: run, with a warning on stderr)")
+    parser.add_argument("--rel-tol", type=float, default=None,
+                        help="relative precision --strict demands of every coefficient "
+                             "(default 0.05)")
 
 
 def run(args) -> dict:
     from lava_llm.models.qubo import problem as P
-    from lava_llm.models.qubo.solver import solve
+    from lava_llm.models.qubo.solver import QuantizationWarning, solve
 
     if args.gset:
         prob = P.read_gset(args.gset)
@@ -36,12 +48,24 @@ def run(args) -> dict:
         prob = P.read_qubo_npy(args.qubo)
     else:
         prob = P.read_edges(args.maxcut_edges)
-    res = solve(prob, backend=args.backend, steps=args.steps, replicas=args.replicas,
-                seed=args.seed, schedule=args.schedule, restarts=args.restarts,
-                progress=args.backend == "engine")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", QuantizationWarning)
+        res = solve(prob, backend=args.backend, steps=args.steps, replicas=args.replicas,
+                    seed=args.seed, schedule=args.schedule, restarts=args.restarts,
+                    progress=args.backend == "engine", strict=args.strict,
+                    rel_tol=args.rel_tol)
+    for w in caught:
+        if issubclass(w.category, QuantizationWarning):
+            print(f"lava-llm solve: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     out = {"best_cost": res.best_cost}
     if res.cut is not None:
         out["cut"] = res.cut
     out.update(assignment=res.assignment.tolist(), seconds=round(res.seconds, 4),
                steps=res.steps, backend=res.backend, replicas=res.replicas, n=prob.n)
+    if res.quantization is not None:
+        q = res.quantization
+        out["quantization"] = {k: q[k] for k in ("scale", "exact", "zeroed", "imprecise",
+                                                 "total", "max_rel_error", "rel_tol")}
     return out

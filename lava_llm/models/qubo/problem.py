@@ -29,6 +29,7 @@ class QuboProblem:
     edges: ty.Optional[np.ndarray] = None
     weights: ty.Optional[np.ndarray] = None
     name: str = ""
+    vartype: str = "BINARY"   # "SPIN" for a dimod SPIN model (x = (s + 1) / 2 inside)
 
     def __post_init__(self):
         self.J, self.d = kernels.split_qubo(self.q, "Q")
@@ -67,8 +68,51 @@ def from_matrix(q, offset: float = 0.0, name: str = "qubo") -> QuboProblem:
     return QuboProblem(sp.csr_matrix(q, dtype=np.float64), float(offset), "qubo", name=name)
 
 
+# --------------------------------------------------------------------------- memory
+class InsufficientMemoryError(ValueError):
+    """A problem (or its annealing state) would need more memory than the machine has
+    available; raised before anything large is allocated."""
+
+
+def available_memory() -> int:
+    """Bytes of memory available now (psutil, else ``os.sysconf``; None if unknown)."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except Exception:  # noqa: BLE001 - psutil missing or unsupported platform
+        try:
+            return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            return None
+
+
+def problem_bytes(n: int, m: int) -> int:
+    """Rough peak bytes of building a graph QUBO with ``n`` vertices and ``m`` edges (the
+    CSR matrices Q and J, their temporaries, degree and bias vectors)."""
+    return 200 * int(n) + 250 * int(m)
+
+
+def state_bytes(n: int, replicas: int) -> int:
+    """Rough bytes of the annealing state: about a dozen (replicas, n) 64-bit arrays."""
+    return 96 * int(n) * int(replicas)
+
+
+def check_memory(what: str, nbytes: int, fraction: float = 0.8) -> None:
+    """Raise :class:`InsufficientMemoryError` naming ``what`` when ``nbytes`` exceed
+    ``fraction`` of the memory available now."""
+    avail = available_memory()
+    if avail is not None and nbytes > fraction * avail:
+        raise InsufficientMemoryError(
+            f"{what} would need about {nbytes / 2**30:.3g} GiB, more than the "
+            f"{fraction * avail / 2**30:.3g} GiB this machine can spare now "
+            f"({avail / 2**30:.3g} GiB available); use a smaller problem")
+
+
 def _check_graph(n, edges, weights, what="graph"):
     n = V.check_int("n", n, 1)
+    m = len(edges) if hasattr(edges, "__len__") else 0
+    check_memory(f"a {what} with n={n} vertices and {m} edges", problem_bytes(n, m))
     edges = np.asarray(edges)
     if edges.size == 0:
         edges = edges.reshape(0, 2)
@@ -113,11 +157,14 @@ def mis(n: int, edges, penalty: float = 2.0, name: str = "mis") -> QuboProblem:
 # --------------------------------------------------------------------------- dimod
 def from_bqm(bqm) -> tuple[QuboProblem, list]:
     """A :class:`QuboProblem` from a ``dimod.BinaryQuadraticModel`` (SPIN models are converted
-    to BINARY). Returns the problem and the variable order (labels)."""
+    to BINARY, ``x = (s + 1) / 2``, and remembered as ``vartype="SPIN"`` so that
+    :func:`solve` returns -1/+1 samples). Returns the problem and the variable order
+    (labels)."""
     import dimod
 
     if not isinstance(bqm, dimod.BinaryQuadraticModel):
         raise TypeError(f"bqm must be a dimod.BinaryQuadraticModel, got {type(bqm).__name__}")
+    vartype = "SPIN" if bqm.vartype is dimod.SPIN else "BINARY"
     if bqm.vartype is dimod.SPIN:
         bqm = bqm.change_vartype(dimod.BINARY, inplace=False)
     labels = list(bqm.variables)
@@ -127,7 +174,8 @@ def from_bqm(bqm) -> tuple[QuboProblem, list]:
     n = len(labels)
     lo, hi = np.minimum(row, col), np.maximum(row, col)
     q = sp.coo_matrix((quad, (lo, hi)), shape=(n, n)) + sp.diags(lin)
-    return QuboProblem(sp.csr_matrix(q), float(offset), "qubo", name="bqm"), labels
+    return (QuboProblem(sp.csr_matrix(q), float(offset), "qubo", name="bqm",
+                        vartype=vartype), labels)
 
 
 def to_bqm(problem: QuboProblem, labels=None):
@@ -145,12 +193,23 @@ def to_bqm(problem: QuboProblem, labels=None):
 
 
 # --------------------------------------------------------------------------- files
+_COMMENT = ("#", "%")
+
+
 def _read_edge_lines(path, header: bool):
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"graph file not found: {path}")
     with open(path) as f:
-        lines = [ln.split() for ln in f if ln.strip() and not ln.lstrip().startswith(("#", "%"))]
+        numbered = [(k + 1, ln.split()) for k, ln in enumerate(f)
+                    if ln.strip() and not ln.lstrip().startswith(_COMMENT)]
+    for lineno, parts in numbered:
+        hit = next((t for t in parts if t.startswith(_COMMENT)), None)
+        if hit is not None:
+            raise ValueError(f"{path}: line {lineno} {' '.join(parts)!r} has an inline "
+                             f"comment ({hit[0]!r} after data); comments must be on lines of "
+                             f"their own, starting with '#' or '%'")
+    lines = [parts for _, parts in numbered]
     n = m = None
     if header:
         if not lines:
@@ -163,8 +222,14 @@ def _read_edge_lines(path, header: bool):
                              "starts with two integers 'n m'") from None
         if n < 1 or m < 0:
             raise ValueError(f"{path}: bad header: n={n} must be >= 1 and m={m} >= 0")
+        check_memory(f"{path}: header n={n} vertices, m={m} edges", problem_bytes(n, m))
         if len(lines) != m:
             raise ValueError(f"{path}: header says m={m} edges but the file has {len(lines)}")
+    elif lines and _looks_like_gset_header(lines):
+        raise ValueError(
+            f"{path}: the first line {' '.join(lines[0])!r} looks like a rudy/Gset header "
+            f"'n m' ({len(lines) - 1} edge lines follow, as m says); read this file with "
+            "--gset (read_gset), not as a plain edge list (--maxcut-edges / read_edges)")
     rows = []
     for k, parts in enumerate(lines):
         if len(parts) not in (2, 3):
@@ -178,6 +243,25 @@ def _read_edge_lines(path, header: bool):
         rows.append((i, j, w))
     arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
     return n, m, arr
+
+
+def _looks_like_gset_header(lines) -> bool:
+    """A first line of two integers ``n m`` with ``m`` equal to the number of lines after it
+    (and ``n`` at least the largest id there): the rudy/Gset header."""
+    head = lines[0]
+    if len(head) != 2:
+        return False
+    try:
+        n, m = int(head[0]), int(head[1])
+    except ValueError:
+        return False
+    if m != len(lines) - 1 or m == 0:
+        return False
+    try:
+        top = max(max(int(p[0]), int(p[1])) for p in lines[1:] if len(p) >= 2)
+    except ValueError:
+        return False
+    return n >= top
 
 
 def read_gset(path, name: ty.Optional[str] = None) -> QuboProblem:

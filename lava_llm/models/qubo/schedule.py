@@ -68,6 +68,71 @@ def default_dynamics(problem) -> tuple[float, int]:
     return 0.35, 2
 
 
+#: graphs whose greedy colouring needs at most this many colours get the chromatic schedule
+CHROMATIC_MAX_COLOURS = 8
+
+
+def default_moves(problem) -> dict:
+    """How the neurons move, from measurable properties of the coupling graph: a dict with
+    ``p_wake``, ``ref_bits``, ``colour`` ((N,) phase colouring or None), ``colours`` and
+    ``rule`` (which case applied).
+
+    * no couplings: every neuron every step (``p_wake=1, ref_bits=0``);
+    * mixed-sign and dense (:func:`spin_glass`): :func:`default_dynamics` (all neurons may try,
+      refractory 0-7 steps);
+    * otherwise, when a proper colouring of the coupling graph
+      (:func:`kernels.graph_colouring`: BFS 2-colouring of bipartite graphs such as the
+      Gset tori, else greedy by decreasing degree) needs at most
+      :data:`CHROMATIC_MAX_COLOURS` colours: the **chromatic schedule**, one colour class per
+      step with ``p_wake=1, ref_bits=0``. No two neighbours ever flip in the same step, so a
+      cycle of ``colours`` steps is one exact sequential Metropolis sweep (the conflicts of
+      parallel updates that held the sparse tori below 99% are gone);
+    * otherwise (many colours: dense same-sign graphs such as Gset G1-G5):
+      :func:`default_dynamics`.
+    """
+    from lava_llm.processes.qubo_annealing import kernels
+
+    if problem.J.nnz == 0:
+        return {"p_wake": 1.0, "ref_bits": 0, "colour": None, "colours": 1, "rule": "no couplings"}
+    if spin_glass(problem):
+        p, r = default_dynamics(problem)
+        return {"p_wake": p, "ref_bits": r, "colour": None, "colours": None,
+                "rule": "dense mixed-sign"}
+    colour = kernels.graph_colouring(problem.J)
+    k = int(colour.max()) + 1
+    if k <= CHROMATIC_MAX_COLOURS:
+        return {"p_wake": 1.0, "ref_bits": 0, "colour": colour, "colours": k,
+                "rule": f"chromatic ({k} colours)"}
+    p, r = default_dynamics(problem)
+    return {"p_wake": p, "ref_bits": r, "colour": None, "colours": k,
+            "rule": f"parallel ({k} colours > {CHROMATIC_MAX_COLOURS})"}
+
+
+DEFAULT_REPLICAS = 4
+#: default steps: dense graphs (parallel moves) and the chromatic schedule's range
+STEPS_PER_VAR_PARALLEL, STEPS_MAX_PARALLEL = 8, 32768
+STEPS_PER_VAR_CHROMATIC = 16
+STEPS_MIN, STEPS_MAX = 4000, 65536
+
+
+def default_budget(problem, moves=None) -> tuple[int, int]:
+    """Default ``(steps, replicas)`` from the problem's size and :func:`default_moves`.
+
+    The number of sweeps a chain needs grows with N. With the parallel moves (dense graphs,
+    where every neuron may move every step): ``STEPS_PER_VAR_PARALLEL * N`` steps clipped to
+    ``[STEPS_MIN, STEPS_MAX_PARALLEL]`` (6400 on the 800-node Gset graphs, 16000 at N = 2000).
+    Under the chromatic schedule a step moves one colour class, and sparse frustrated graphs
+    (the +-1 tori above all) need more: ``STEPS_PER_VAR_CHROMATIC * N`` steps, clipped to
+    ``[STEPS_MIN, STEPS_MAX]`` (32000 steps on the 2000-node G32-G34, the cap from 4096
+    variables on). ``DEFAULT_REPLICAS`` replicas (threads) either way."""
+    moves = default_moves(problem) if moves is None else moves
+    if moves["colour"] is None:
+        steps = STEPS_PER_VAR_PARALLEL * problem.n
+        return int(np.clip(steps, STEPS_MIN, STEPS_MAX_PARALLEL)), DEFAULT_REPLICAS
+    steps = int(np.clip(STEPS_PER_VAR_CHROMATIC * problem.n, STEPS_MIN, STEPS_MAX))
+    return steps, DEFAULT_REPLICAS
+
+
 def spin_glass(problem) -> bool:
     """Mixed-sign couplings (``|sum J| < 0.5 sum |J|``) with at least 8 neighbours on average
     (Gset G6-G10, G18-G20): the class :func:`default_dynamics` and :func:`default_range` treat

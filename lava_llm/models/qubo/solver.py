@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import typing as ty
+import warnings
 
 import numpy as np
 
@@ -15,12 +16,20 @@ from lava_llm.run import check_backend
 BACKENDS = ("engine", "sim-float", "sim-fixed", "loihi2")
 
 
+class QuantizationWarning(UserWarning):
+    """The fixed-point model rounds some of Q's coefficients to 0 or by more than the stated
+    relative precision (``solve(strict=True)`` refuses such a Q instead)."""
+
+
 @dataclasses.dataclass
 class SolveResult:
     """What :func:`solve` returns. ``best_cost`` is ``x^T Q x + offset`` recomputed from the
     original ``Q`` for ``assignment``; ``cost_trace`` (steps,) is the lowest current cost over
-    the replicas at each step, in Q units (the fixed models' integer cost divided by
-    ``scale``); ``cut`` is set for Max-Cut, ``feasible`` for MIS."""
+    the replicas at each step, in the problem's own units (``x^T Q x + offset`` of the states
+    with the unrounded Q, also for the fixed-point backends); ``cut`` is set for Max-Cut,
+    ``feasible`` for MIS. ``assignment`` is 0/1, or -1/+1 for a SPIN ``dimod`` model
+    (``vartype``). ``quantization``: :func:`kernels.quantization_report` of the fixed-point
+    backends (None for ``sim-float``)."""
 
     assignment: np.ndarray
     best_cost: float
@@ -33,9 +42,13 @@ class SolveResult:
     cut: ty.Optional[float] = None
     feasible: ty.Optional[bool] = None
     labels: ty.Optional[list] = None
+    vartype: str = "BINARY"
+    quantization: ty.Optional[dict] = None
+    replica_states: ty.Optional[np.ndarray] = None   # (R, N) best state per replica, 0/1
+    replica_costs: ty.Optional[np.ndarray] = None    # (R,) their x^T Q x + offset
 
     def sample(self) -> dict:
-        """The assignment as ``{label: value}`` (dimod-style)."""
+        """The assignment as ``{label: value}`` (dimod-style, in the model's vartype)."""
         labels = self.labels if self.labels is not None else range(len(self.assignment))
         return {lab: int(v) for lab, v in zip(labels, self.assignment)}
 
@@ -49,12 +62,15 @@ def as_problem(problem) -> tuple[P.QuboProblem, ty.Optional[list]]:
     return P.from_matrix(problem), None
 
 
-def solve(problem, *, backend: str = "engine", steps: int = 1000,
-          schedule: ty.Union[str, ty.Sequence[float]] = "geometric", replicas: int = 8,
+def solve(problem, *, backend: str = "engine", steps: ty.Optional[int] = None,
+          schedule: ty.Union[str, ty.Sequence[float]] = "geometric",
+          replicas: ty.Optional[int] = None,
           seed: int = 0, t_start: ty.Optional[float] = None, t_end: ty.Optional[float] = None,
           restarts: int = 0, p_wake: ty.Optional[float] = None,
           ref_bits: ty.Optional[int] = None,
-          scale: ty.Optional[float] = None, progress: bool = False) -> SolveResult:
+          scale: ty.Optional[float] = None, progress: bool = False, strict: bool = False,
+          rel_tol: ty.Optional[float] = None, parallel: ty.Optional[bool] = None,
+          chromatic: ty.Optional[bool] = None) -> SolveResult:
     """Minimise ``x^T Q x + offset`` by parallel simulated annealing.
 
     Parameters
@@ -64,12 +80,15 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
     backend : str
         ``"engine"`` (compiled integer engine, bit-exact with ``sim-fixed``),
         ``"sim-float"``, ``"sim-fixed"`` (Lava CPU simulation) or ``"loihi2"``.
-    steps : int
-        Time steps (each step every neuron of every replica may flip).
+    steps : int, optional
+        Time steps (each step every neuron of every replica may flip; under the chromatic
+        schedule one colour class). Default: :func:`schedule.default_budget` (from N and the
+        graph's moves).
     schedule : "geometric", "linear" or array (steps,)
         Temperature schedule; arrays are used as given (in Q units).
-    replicas : int
-        Independent runs in parallel; the best is returned.
+    replicas : int, optional
+        Independent runs in parallel (numba threads on the engine); the best is returned.
+        Default :data:`schedule.DEFAULT_REPLICAS`.
     seed : int
         PRNG seed (initial state and per-neuron xorshift states).
     t_start, t_end : float, optional
@@ -78,22 +97,53 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
         Re-heats: the schedule runs ``restarts + 1`` times within ``steps``.
     p_wake, ref_bits : float, int, optional
         Neuron wake probability and refractory width (see :class:`QuboAnnealer`); default
-        :func:`schedule.default_dynamics` of the problem.
+        :func:`schedule.default_moves` of the problem.
+    chromatic : bool, optional
+        Phase-gate the neurons by a colouring of the coupling graph (only one colour class
+        may flip per step, so neighbours never flip together); default
+        :func:`schedule.default_moves` (on for graphs with few colours).
     scale : float, optional
         Fixed-point Q scale (default automatic; errors if Q does not fit).
+    strict : bool
+        Fixed-point backends: raise ``ValueError`` when a non-zero coefficient of Q rounds to
+        0 or changes by more than ``rel_tol`` (default ``kernels.REL_TOL`` = 5%) of its value.
+        Otherwise such a Q runs with a :class:`QuantizationWarning` giving the counts.
+        ``sim-float`` quantises nothing and checks nothing.
+    parallel : bool, optional
+        Engine: replicas on numba's threads (default: when it pays); the result is the same.
     """
+    from lava_llm.processes.qubo_annealing import kernels
+
     check_backend(backend, BACKENDS)
     prob, labels = as_problem(problem)
+    moves = None
+    if steps is None or replicas is None:
+        moves = S.default_moves(prob)
+        auto_steps, auto_replicas = S.default_budget(prob, moves)
+        if isinstance(schedule, str):
+            steps = auto_steps if steps is None else steps
+        elif steps is None:
+            steps = len(schedule)
+        replicas = auto_replicas if replicas is None else replicas
     steps = V.check_int("steps", steps, 1, 10_000_000)
     replicas = V.check_int("replicas", replicas, 1, 4096)
     seed = V.check_int("seed", seed, 0, 2**63 - 1)
+    P.check_memory(f"replicas={replicas} x n={prob.n}", P.state_bytes(prob.n, replicas)
+                   + 16 * steps * replicas)
+    fixed = backend != "sim-float"
+    report = None
+    if fixed:
+        _, _, q_scale = kernels.quantize_qubo(prob.J, prob.d, scale, strict=strict,
+                                              rel_tol=rel_tol)
+        report = kernels.quantization_report(prob.J, prob.d, q_scale, rel_tol)
+        if report["zeroed"] or report["imprecise"]:
+            warnings.warn(f"{report['message']}; costs are reported in Q's own units, but the "
+                          "dynamics see the rounded Q (strict=True / --strict refuses)",
+                          QuantizationWarning, stacklevel=2)
     if isinstance(schedule, str):
         hot, cold = S.default_range(prob)
-        if backend != "sim-float":
+        if fixed:
             # keep the default range inside what the fixed-point beta can represent
-            from lava_llm.processes.qubo_annealing import kernels
-
-            _, _, q_scale = kernels.quantize_qubo(prob.J, prob.d, scale)
             t_lo, t_hi = kernels.temperature_limits(q_scale)
             cold = min(max(cold, 1.001 * t_lo), 0.999 * t_hi)
             hot = min(max(hot, cold), 0.999 * t_hi)
@@ -104,21 +154,27 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
         if np.any(temps <= 0):
             raise ValueError("schedule temperatures must be > 0")
         temps = temps.astype(np.float64)
-    auto_wake, auto_ref = S.default_dynamics(prob)
-    p_wake = auto_wake if p_wake is None else p_wake
-    ref_bits = auto_ref if ref_bits is None else ref_bits
+    moves = S.default_moves(prob) if moves is None else moves
+    p_wake = moves["p_wake"] if p_wake is None else p_wake
+    ref_bits = moves["ref_bits"] if ref_bits is None else ref_bits
+    colour = moves["colour"] if chromatic is None else (
+        kernels.graph_colouring(prob.J) if chromatic else None)
     t0 = time.perf_counter()
     if backend == "engine":
-        out = _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress)
+        out = _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress,
+                          parallel, colour)
     else:
-        out = _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale)
+        out = _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale, colour)
     seconds = time.perf_counter() - t0
     energies = prob.energy(out["best_x"].astype(np.float64))
     k = int(np.argmin(energies))
     x = out["best_x"][k].astype(np.int8)
-    res = SolveResult(x, float(energies[k]), out["trace"].min(axis=1) / out["scale"]
-                      + prob.offset, seconds, steps, backend, replicas, out["scale"],
-                      labels=labels)
+    res = SolveResult(x, float(energies[k]), out["trace"].min(axis=1) + prob.offset, seconds,
+                      steps, backend, replicas, out["scale"], labels=labels,
+                      vartype=prob.vartype, quantization=report,
+                      replica_states=out["best_x"].astype(np.int8), replica_costs=energies)
+    if prob.vartype == "SPIN":
+        res.assignment = (2 * x - 1).astype(np.int8)
     if prob.kind == "maxcut":
         res.cut = prob.cut(x)
     if prob.kind == "mis":
@@ -126,7 +182,8 @@ def solve(problem, *, backend: str = "engine", steps: int = 1000,
     return res
 
 
-def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress):
+def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress, parallel,
+                colour):
     from lava_llm.models.qubo import engine
 
     bar = None
@@ -137,27 +194,27 @@ def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress):
     cb = (lambda done: bar.update(done - bar.n)) if bar is not None else None
     try:
         return engine.anneal(prob, temps, replicas=replicas, seed=seed, p_wake=p_wake,
-                             ref_bits=ref_bits, scale=scale, mode="fixed", callback=cb)
+                             ref_bits=ref_bits, scale=scale, mode="fixed", callback=cb,
+                             parallel=parallel, colour=colour)
     finally:
         if bar is not None:
             bar.close()
 
 
-def _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale):
-    from lava.proc.io.sink import RingBuffer
-
+def _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale, colour):
     from lava_llm.processes.qubo_annealing import QuboAnnealer
     from lava_llm.run import lava_session, run_config
 
     cfg = run_config(backend)  # raises Loihi2UnavailableError before anything is built
     steps = len(temps)
+    fixed = backend != "sim-float"
+    # sim-float builds no fixed-point Vars, so it runs any Q and schedule the float model can
     proc = QuboAnnealer(q=prob.q, temperatures=temps, replicas=replicas, seed=seed,
-                        p_wake=p_wake, ref_bits=ref_bits, scale=scale)
-    sink = RingBuffer(shape=(replicas,), buffer=steps)
-    proc.a_out.connect(sink.a_in)
+                        p_wake=p_wake, ref_bits=ref_bits, scale=scale, quantize=fixed,
+                        colour=colour)
     with lava_session(proc, cfg, timeout_s="auto") as session:
         session.run(steps)
         best_x = np.asarray(proc.best_x.get()).astype(np.int8)
-        trace = np.asarray(sink.data.get(), dtype=np.float64).T   # (steps, R)
-    fixed = backend != "sim-float"
+        # the cost of every step in Q's units (host-side bookkeeping of the model)
+        trace = np.asarray(proc.cost_history.get(), dtype=np.float64)   # (steps, R)
     return {"best_x": best_x, "trace": trace, "scale": proc.scale if fixed else 1.0}

@@ -23,12 +23,16 @@ and the PRNG stream)::
     delta  = (1 - 2 x) * h
     p      = 1                    if delta <= 0
            = exp(-delta * beta)   else              float: exp; fixed: LUT (below)
-    flip   = (ref == 0) & (u_wake < wake) & (u_acc < p * 2**16)
+    flip   = (ref == 0) & (u_wake < wake) & (colour == t % n_colours) & (u_acc < p * 2**16)
     ref    = u_ref if flip else max(ref - 1, 0)
     s      = flip * (1 - 2 x)                       signed flip spike (+1 on, -1 off)
     x      = x XOR flip
     h      = h + s @ J                              neighbours' fields from the flip spikes
-    cost   = 1/2 sum_i x_i (h_i + d_i)              cost readout; best state kept by the caller
+    cost   = 1/2 sum_i x_i (h_i + d_i)              cost readout (two 24-bit words on a_out)
+
+``colour`` is the phase gate of the chromatic schedule (:func:`graph_colouring`; all 0 and
+``n_colours = 1`` when unused). The best state per replica is kept by the cost in the
+problem's own units (host-side bookkeeping, below).
 
 Fixed point (Loihi 2 widths)
 ----------------------------
@@ -50,16 +54,21 @@ Fixed point (Loihi 2 widths)
   ``sat = ceil(2**20 / beta)`` made on the host with ``beta`` (:func:`saturation_delta`), so
   the multiply only runs when ``delta * beta < 2**20``: no product exceeds 24 bits.
 * The cost register is 32-bit (checked at build time against ``sum |c| + sum_{i<j} |K|``).
-  It is read out through a 32-bit port to a host sink, wider than a 24-bit graded spike: on
-  Loihi 2 it would be read as a register, not sent as a message. The best cost is tracked on
-  the host side of the model as a float (``+inf`` before the first step).
+  It leaves through ``a_out`` as two signed 24-bit words per replica (:func:`cost_words`:
+  low 23 bits, then the arithmetic high part), so no message is wider than a 24-bit graded
+  spike; :func:`join_cost_words` puts them back together on the receiving side.
+* Costs in the problem's own units (the trace a user sees and the best cost / best state
+  kept per replica) are host-side bookkeeping: ``cost / scale`` when the quantisation is exact,
+  else recomputed from a float64 field with the unrounded ``J``, ``d`` (:func:`run_steps`).
+  They never feed back into the integer dynamics.
 """
 from __future__ import annotations
 
 import functools
+import types as types_
 
 import numpy as np
-from numba import njit, types
+from numba import njit, prange, types
 from numba.extending import overload
 
 from lava_llm import fixed_point as fp
@@ -75,6 +84,9 @@ P_ONE = 1 << EXP_OUT_FRAC
 A_MAX = 16 << EXP_IN_FRAC         # exp LUT domain [-16, 0)
 WAKE_BITS = 8                     # wake draw width; wake threshold in [1, 256]
 REF_BITS_MAX = 8                  # refractory draw is at most 8 bits (r >> 24)
+REL_TOL = 0.05                    # strict quantisation: largest relative change of a coefficient
+COST_WORD_BITS = 24               # cost readout: two signed 24-bit words per replica
+COST_LO_BITS = 23                 # low word: cost & (2**23 - 1); high word: cost >> 23
 
 
 # --------------------------------------------------------------------------- compiled kernels
@@ -154,26 +166,42 @@ def _halve_typed(total):
     return lambda total: total * 0.5
 
 
-@njit(cache=True)
-def _anneal(x, h, ref, r, indptr, indices, weights, bias, betas, sats, wake, ref_bits, tab,
-            shift, trace, best_cost, best_x):
+def _anneal_body(x, h, ref, r, indptr, indices, weights, bias, betas, sats, wake, ref_bits,
+                 tab, shift, trace, best_cost, best_x, ht, tindptr, tindices, wt, bt, track, unit,
+                 true_trace, colour, n_colours, t0):
     """Steps, one per ``betas`` entry, all replicas; state arrays (R, N) updated in place.
     Compiled once for integer ``h``/``weights``/``bias``/``betas`` (the fixed model) and once
-    for float64 ones (the float model). ``trace`` (steps, R) receives the cost;
-    ``best_cost`` (R,) float and ``best_x`` (R, N) keep the lowest cost seen and its state."""
+    for float64 ones (the float model), each sequential (:func:`_anneal`) and with the
+    replicas spread over threads (:func:`_anneal_par`, ``prange``): replicas share nothing,
+    so both give the same trajectories bit for bit.
+
+    ``trace`` (steps, R) receives the model's cost (integer for the fixed model). The cost in
+    the problem's own units goes to ``true_trace`` (steps, R) float64: ``cost * unit`` when the
+    quantisation is exact (``track`` false; ``unit = 1/scale``), else ``1/2 sum x (ht + bt)``
+    from a float64 field ``ht`` (R, N) kept beside ``h`` with the unrounded couplings (CSR
+    ``tindptr``, ``tindices``, ``wt``) and biases ``bt`` (host-side bookkeeping: it never feeds back into the dynamics).
+    ``best_cost`` (R,) float and ``best_x`` (R, N) keep the lowest true cost seen and its
+    state.
+
+    ``colour`` (N,) and ``n_colours``: phase gating (a chromatic schedule): at global step
+    ``t0 + t`` only neurons with ``colour == (t0 + t) % n_colours`` may flip (all still draw,
+    and count down their refractory period). With a proper colouring of the coupling graph no
+    two neighbours flip together, so each step is exact sequential Metropolis on an
+    independent set. ``n_colours = 1`` (all colours 0) gates nothing."""
     n_rep, n = x.shape
-    flips = np.empty(n, np.int64)
     ref_mask = (1 << ref_bits) - 1
-    for t in range(betas.shape[0]):
-        beta, sat = betas[t], sats[t]
-        for k in range(n_rep):
+    for k in prange(n_rep):
+        flips = np.empty(n, np.int64)
+        for t in range(betas.shape[0]):
+            beta, sat = betas[t], sats[t]
+            phase = (t0 + t) % n_colours
             nf = 0
             for i in range(n):                 # decide on this step's fields, then spread
                 awake, u_acc, u_ref = _draw(r, k, i, wake, ref_mask)
                 if ref[k, i] > 0:
                     ref[k, i] -= 1
-                elif awake and _accepts((1 - 2 * x[k, i]) * h[k, i], beta, sat, u_acc, tab,
-                                        shift):
+                elif awake and colour[i] == phase and _accepts(
+                        (1 - 2 * x[k, i]) * h[k, i], beta, sat, u_acc, tab, shift):
                     x[k, i] ^= 1
                     ref[k, i] = u_ref
                     flips[nf] = i
@@ -185,9 +213,97 @@ def _anneal(x, h, ref, r, indptr, indices, weights, bias, betas, sats, wake, ref
                     total += h[k, i] + bias[i]
             cost = _halve(total)
             trace[t, k] = cost
-            if cost < best_cost[k]:
-                best_cost[k] = cost
+            if track:
+                _spread(ht, k, x, flips, nf, tindptr, tindices, wt)
+                tc = 0.0
+                for i in range(n):
+                    if x[k, i]:
+                        tc += ht[k, i] + bt[i]
+                tc *= 0.5
+            else:
+                tc = cost * unit
+            true_trace[t, k] = tc
+            if tc < best_cost[k]:
+                best_cost[k] = tc
                 best_x[k, :] = x[k, :]
+
+
+def _renamed(fn, name):
+    """A copy of ``fn`` under another name: numba's on-disk cache is keyed by the function's
+    qualified name, so two compilations of one function (sequential, parallel) need two."""
+    out = types_.FunctionType(fn.__code__, fn.__globals__, name, fn.__defaults__,
+                              fn.__closure__)
+    out.__qualname__ = name
+    out.__doc__ = fn.__doc__
+    return out
+
+
+_anneal = njit(cache=True)(_renamed(_anneal_body, "_anneal_seq"))
+_anneal_par = njit(cache=True, parallel=True)(_renamed(_anneal_body, "_anneal_par"))
+#: below this many neuron updates per call (replicas x N x steps) the threads' start-up
+#: costs more than it saves; either way the result is the same
+PARALLEL_MIN_WORK = 200_000
+
+
+@njit(cache=True)
+def _two_colour(indptr, indices, n):
+    """BFS 2-colouring of the graph in CSR form; ``colour[0] = -1`` if it is not bipartite."""
+    colour = np.full(n, -1, np.int64)
+    queue = np.empty(n, np.int64)
+    for s in range(n):
+        if colour[s] >= 0:
+            continue
+        colour[s] = 0
+        head, tail = 0, 1
+        queue[0] = s
+        while head < tail:
+            v = queue[head]
+            head += 1
+            for p in range(indptr[v], indptr[v + 1]):
+                u = indices[p]
+                if colour[u] < 0:
+                    colour[u] = 1 - colour[v]
+                    queue[tail] = u
+                    tail += 1
+                elif colour[u] == colour[v]:
+                    colour[0] = -1
+                    return colour
+    return colour
+
+
+@njit(cache=True)
+def _greedy_colour(indptr, indices, order):
+    """Greedy colouring in ``order``: each vertex takes the smallest colour no coloured
+    neighbour has."""
+    n = order.size
+    colour = np.full(n, -1, np.int64)
+    mark = np.full(n + 1, -1, np.int64)
+    for v in order:
+        for p in range(indptr[v], indptr[v + 1]):
+            c = colour[indices[p]]
+            if c >= 0:
+                mark[c] = v
+        c = 0
+        while mark[c] == v:
+            c += 1
+        colour[v] = c
+    return colour
+
+
+def graph_colouring(J) -> np.ndarray:
+    """A proper colouring of the coupling graph of ``J`` (CSR, symmetric): 2 colours when it is
+    bipartite (BFS), else greedy in order of decreasing degree (Welsh-Powell). Returns
+    ``colour`` (N,) int64 with values in ``[0, n_colours)``."""
+    n = J.shape[0]
+    if n == 0:
+        return np.zeros(0, np.int64)
+    indptr = np.asarray(J.indptr, np.int64)
+    indices = np.asarray(J.indices, np.int64)
+    colour = _two_colour(indptr, indices, n)
+    if colour[0] >= 0:
+        return colour
+    order = np.argsort(-np.diff(indptr), kind="stable").astype(np.int64)
+    return _greedy_colour(indptr, indices, order)
 
 
 # --------------------------------------------------------------------------- numpy API
@@ -237,10 +353,13 @@ def initial_field(x, J, d):
 class AnnealState:
     """The mutable state of ``R`` replicas (all (R, N) int64 but the float model's field):
     ``x``, ``h``, ``ref``, ``r`` (PRNG, 32 bits held in int64), and the best so far
-    (``best_cost`` (R,) float, ``+inf`` at first; ``best_x``). Holds copies: the caller's
-    arrays are never changed by :func:`run_steps`."""
+    (``best_cost`` (R,) float in the problem's units, ``+inf`` at first; ``best_x``). ``ht``:
+    the float64 field in the problem's units, kept only when the quantisation is lossy (see
+    :func:`run_steps`). Holds copies: the caller's arrays are never changed by
+    :func:`run_steps`. After each :func:`run_steps`, ``true_trace`` (steps, R) holds the
+    cost of every step in the problem's units."""
 
-    def __init__(self, x, h, ref, r, best_cost=None, best_x=None):
+    def __init__(self, x, h, ref, r, best_cost=None, best_x=None, ht=None):
         self.x = np.array(x, dtype=np.int64, order="C")
         self.h = np.array(h, order="C")
         self.ref = np.array(ref, dtype=np.int64, order="C")
@@ -250,16 +369,61 @@ class AnnealState:
                           np.array(best_cost, dtype=np.float64))
         self.best_x = (self.x.copy() if best_x is None else
                        np.array(best_x, dtype=np.int64, order="C"))
+        self.ht = None if ht is None else np.array(ht, dtype=np.float64, order="C")
+        self.true_trace = np.empty((0, n_rep))
+
+
+_EMPTY_F = np.empty(0)
+_EMPTY_I = np.empty(0, np.int32)
+
+
+_THREADS_STARTED = False
+
+
+def _start_threads() -> None:
+    """Start numba's thread pool without fixing the process's multiprocessing start method.
+
+    numba's threading-layer start reads ``multiprocessing.get_start_method()``, which fixes the
+    default context; a later ``multiprocessing.set_start_method`` (Lava's runtime calls one when
+    it is imported) would then raise "context has already been set". When no start method was
+    chosen before, it is left unchosen again (``set_start_method(None, force=True)``), so an
+    engine run may come before a Lava run in one process."""
+    global _THREADS_STARTED
+    if _THREADS_STARTED:
+        return
+    import multiprocessing
+    import numba
+
+    unset = multiprocessing.get_start_method(allow_none=True) is None
+    numba.get_num_threads()            # launches the threading layer
+    if unset:
+        multiprocessing.set_start_method(None, force=True)
+    _THREADS_STARTED = True
 
 
 def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: int, *,
-              fixed: bool, sats=None) -> np.ndarray:
+              fixed: bool, sats=None, true=None, unit: float = 1.0,
+              parallel=None, colour=None, t0: int = 0) -> np.ndarray:
     """Advance ``state`` (in place) by one step per entry of ``betas``; return the cost trace
     (steps, R): int64 for ``fixed`` (integer ``K``, ``c``, ``beta``: the Loihi 2 model), float64
     otherwise. ``couplings`` is the symmetric CSR matrix (``K`` int64 or ``J`` float64),
     ``bias`` (N,). ``sats``: :func:`saturation_delta` of ``betas`` (fixed only; made here when
     not given, as host-side set-up). The one implementation of the step, for the Lava models
-    and the engine."""
+    and the engine.
+
+    Costs in the problem's units (``state.true_trace``, ``state.best_cost``): ``trace * unit``
+    (``unit = 1/scale``) when ``true`` is None, which is exact when the quantisation is
+    (:func:`quantization_report`); else ``true = (J, d)``, the unrounded float couplings (CSR)
+    and biases, and the true cost is tracked from ``state.ht`` (set from ``x`` when None).
+    The best state per replica is the one with the lowest true cost.
+
+    ``parallel``: run the replicas on numba's threads (``None``: when there are at least two
+    and :data:`PARALLEL_MIN_WORK` neuron updates). Replicas are independent, so the result
+    does not depend on it (tests assert ``==``).
+
+    ``colour`` (N,) ints in ``[0, n_colours)`` (default: all 0, no gating) and ``t0`` (the
+    global index of the first step, for the phase ``(t0 + t) % n_colours``): see
+    :func:`_anneal_body`."""
     m = couplings
     betas = np.ascontiguousarray(betas, dtype=np.int64 if fixed else np.float64)
     if not fixed:
@@ -267,18 +431,62 @@ def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: i
     elif sats is None:
         sats = saturation_delta(betas)
     sats = np.ascontiguousarray(sats, dtype=np.int64)
-    n_rep = state.x.shape[0]
+    n_rep, n = state.x.shape
     dt = np.int64 if fixed else np.float64
     state.h = np.ascontiguousarray(state.h, dtype=dt)
     trace = np.empty((betas.shape[0], n_rep), dtype=dt)
+    true_trace = np.empty((betas.shape[0], n_rep), dtype=np.float64)
+    if true is not None:
+        tj, td = true
+        if state.ht is None:
+            state.ht = np.ascontiguousarray(initial_field(state.x, tj, td), dtype=np.float64)
+        targs = (state.ht, tj.indptr, tj.indices, np.ascontiguousarray(tj.data, np.float64),
+                 np.ascontiguousarray(td, np.float64), True)
+    else:
+        targs = (np.empty((0, 0)), _EMPTY_I, _EMPTY_I, _EMPTY_F, _EMPTY_F, False)
+    if parallel is None:
+        parallel = n_rep > 1 and n_rep * n * betas.shape[0] >= PARALLEL_MIN_WORK
+    if colour is None:
+        colour, n_col = np.zeros(n, np.int64), 1
+    else:
+        colour = np.ascontiguousarray(colour, dtype=np.int64)
+        n_col = int(colour.max()) + 1 if colour.size else 1
+    if parallel:
+        _start_threads()
+    fn = _anneal_par if parallel else _anneal
     # CSR index arrays go as they are (int32 from scipy): numba compiles for their type, and
     # the Lava models call this every step, so no per-step copy of them
-    _anneal(state.x, state.h, state.ref, state.r, m.indptr, m.indices,
-           np.ascontiguousarray(m.data, dtype=dt),
-           np.ascontiguousarray(bias, dtype=dt), betas, sats, np.int64(wake), np.int64(ref_bits),
-           exp_table(), np.int64(BETA_FRAC - EXP_IN_FRAC), trace, state.best_cost,
-           state.best_x)
+    fn(state.x, state.h, state.ref, state.r, m.indptr, m.indices,
+       np.ascontiguousarray(m.data, dtype=dt),
+       np.ascontiguousarray(bias, dtype=dt), betas, sats, np.int64(wake), np.int64(ref_bits),
+       exp_table(), np.int64(BETA_FRAC - EXP_IN_FRAC), trace, state.best_cost,
+       state.best_x, *targs, np.float64(unit), true_trace, colour, np.int64(n_col),
+       np.int64(t0))
+    state.true_trace = true_trace
     return trace
+
+
+def cost_words(cost) -> np.ndarray:
+    """The cost readout as two signed 24-bit message words per replica (the library's graded
+    spike width): ``(..., 2)`` with ``lo = cost & (2**23 - 1)`` in ``[0, 2**23)`` and ``hi =
+    cost >> 23`` (arithmetic shift) in ``[-2**8, 2**8)`` for a 32-bit cost, so that
+    :func:`join_cost_words` gives the cost back exactly. Float costs (the float model) go as
+    ``(cost, 0)``, which :func:`join_cost_words` also reads back."""
+    cost = np.asarray(cost)
+    if np.issubdtype(cost.dtype, np.integer):
+        c = cost.astype(np.int64)
+        return np.stack([c & ((1 << COST_LO_BITS) - 1), c >> COST_LO_BITS], axis=-1)
+    return np.stack([cost.astype(np.float64), np.zeros(cost.shape)], axis=-1)
+
+
+def join_cost_words(words) -> np.ndarray:
+    """Inverse of :func:`cost_words`: ``lo + hi * 2**23`` over the last axis (int64 for
+    integer words, float64 for the float model's)."""
+    w = np.asarray(words)
+    if np.issubdtype(w.dtype, np.integer):
+        w = w.astype(np.int64)
+        return w[..., 0] + (w[..., 1] << COST_LO_BITS)
+    return w[..., 0] + w[..., 1] * float(1 << COST_LO_BITS)
 
 
 def wake_threshold(p_wake: float) -> int:
@@ -304,15 +512,16 @@ def beta_fixed(temperatures, scale: float) -> np.ndarray:
     t = np.asarray(temperatures, dtype=np.float64)
     if t.size == 0 or not np.all(np.isfinite(t)) or np.any(t <= 0):
         raise ValueError("temperatures must be finite and > 0")
-    b = np.rint((1 << BETA_FRAC) / (t * float(scale))).astype(np.int64)
+    bf = np.rint((1 << BETA_FRAC) / (t * float(scale)))
     hi = (1 << BETA_BITS) - 1
-    if b.max() > hi or b.min() < 1:
+    if not np.all(np.isfinite(bf)) or bf.max() > hi or bf.min() < 1:
+        b = np.clip(np.nan_to_num(bf, posinf=2.0**62), -2.0**62, 2.0**62).astype(np.int64)
         raise ValueError(
             f"schedule temperatures [{t.min():.4g}, {t.max():.4g}] at Q scale {scale:.4g} give "
             f"fixed-point beta in [{b.min()}, {b.max()}], outside the {BETA_BITS}-bit range "
             f"[1, {hi}] (beta = 2**{BETA_FRAC} / (scale * T)); raise the final temperature or "
             "lower the initial one")
-    return b
+    return bf.astype(np.int64)
 
 
 # --------------------------------------------------------------------------- problem checks
@@ -367,7 +576,8 @@ def split_qubo(q, name: str = "Q"):
 
 
 def quantize_qubo(J, d, scale=None, weight_bits: int = WEIGHT_BITS,
-                  field_bits: int = FIELD_BITS, strict: bool = False):
+                  field_bits: int = FIELD_BITS, strict: bool = False,
+                  rel_tol: float = None):
     """Integer couplings and biases for the fixed-point model.
 
     ``K = round(scale * J)`` must fit signed ``weight_bits``; ``c = round(scale * d)`` and every
@@ -376,8 +586,10 @@ def quantize_qubo(J, d, scale=None, weight_bits: int = WEIGHT_BITS,
     else the largest power of two that fits ``J`` into the weight range and every field into
     the field range (without couplings: ``d`` into the weight range). Raises ``ValueError``
     (never wraps) when anything does not fit; with ``strict=True`` also when rounding would
-    zero a non-zero coupling or bias (the problem's dynamic range exceeds the bit widths).
-    Rounding otherwise costs at most half a unit ``1/scale`` per entry.
+    zero a non-zero coupling or bias (the problem's dynamic range exceeds the bit widths) or
+    change one by more than ``rel_tol`` (default :data:`REL_TOL`) of its value
+    (:func:`quantization_report`). Rounding otherwise costs at most half a unit ``1/scale``
+    per entry.
 
     Returns ``(K, c, scale)`` with ``K`` scipy CSR int64, ``c`` int64.
     """
@@ -407,11 +619,11 @@ def quantize_qubo(J, d, scale=None, weight_bits: int = WEIGHT_BITS,
         raise ValueError(f"Q couplings (Q_ij + Q_ji) times scale {scale:g} reach "
                          f"{np.abs(K.data).max():g}, beyond the {weight_bits}-bit weight range "
                          f"[-{wmax + 1}, {wmax}]; use a smaller scale")
-    lost = int(np.sum((K.data == 0) & (J.data != 0))) + int(np.sum((c == 0) & (d != 0)))
-    if lost and strict:
-        raise ValueError(f"{lost} non-zero Q entries round to 0 at scale {scale:g}: the dynamic "
-                         f"range of Q (max |Q_ij + Q_ji| = {jmax:g}) exceeds {weight_bits}-bit "
-                         "weights (strict=True); rescale or round Q yourself")
+    if strict:
+        rep = quantization_report(J, d, scale, rel_tol)
+        if rep["zeroed"] or rep["imprecise"]:
+            raise ValueError(f"strict: {rep['message']}; rescale or round Q yourself, or "
+                             "drop strict to accept the rounding")
     K.eliminate_zeros()
     row_abs = np.asarray(abs(K).sum(axis=1)).ravel() + np.abs(c)
     if row_abs.max() > fmax:
@@ -426,6 +638,39 @@ def quantize_qubo(J, d, scale=None, weight_bits: int = WEIGHT_BITS,
     K = sp.csr_matrix(K, dtype=np.int64)
     K.sort_indices()
     return K, c.astype(np.int64), scale
+
+
+def quantization_report(J, d, scale: float, rel_tol: float = None) -> dict:
+    """How faithful the fixed model's ``K = round(scale J)``, ``c = round(scale d)`` are: ``zeroed`` (non-zero coefficients that round to 0), ``imprecise``
+    (non-zero ones, zeroed included, whose value changes by more than ``rel_tol`` of itself,
+    default :data:`REL_TOL`), ``max_rel_error``, ``total`` (non-zero coefficients: couplings
+    ``J_ij`` counted once per pair, biases), ``exact`` (every coefficient represented
+    exactly: then the fixed model's costs times ``1/scale`` are the true costs) and a
+    one-line ``message``."""
+    rel_tol = REL_TOL if rel_tol is None else float(rel_tol)
+    if not (0.0 < rel_tol < 1.0):
+        raise ValueError(f"rel_tol must be in (0, 1), got {rel_tol!r}")
+    jv = np.asarray(J.data, dtype=np.float64)
+    kv = np.rint(jv * scale) / scale
+    dv = np.asarray(d, dtype=np.float64)
+    cv = np.rint(dv * scale) / scale
+    nzj, nzd = jv != 0, dv != 0
+    err_j = np.abs(kv[nzj] - jv[nzj]) / np.abs(jv[nzj])
+    err_d = np.abs(cv[nzd] - dv[nzd]) / np.abs(dv[nzd])
+    # couplings are stored twice (J_ij and J_ji): count pairs once
+    zeroed = int(np.sum(kv[nzj] == 0)) // 2 + int(np.sum(cv[nzd] == 0))
+    imprecise = int(np.sum(err_j > rel_tol)) // 2 + int(np.sum(err_d > rel_tol))
+    total = int(nzj.sum()) // 2 + int(nzd.sum())
+    errs = np.r_[err_j, err_d]
+    max_err = float(errs.max()) if errs.size else 0.0
+    exact = bool(np.all(kv == jv) and np.all(cv == dv))
+    msg = (f"{zeroed} of {total} non-zero Q coefficients round to 0 and {imprecise} change by "
+           f"more than {rel_tol:g} of their value at fixed-point scale {scale:g} "
+           f"({WEIGHT_BITS}-bit couplings Q_ij + Q_ji, largest relative error "
+           f"{max_err:.3g})")
+    return {"zeroed": zeroed, "imprecise": imprecise, "total": total,
+            "max_rel_error": max_err, "rel_tol": rel_tol, "scale": float(scale),
+            "exact": exact, "message": msg}
 
 
 def initial_state(seed: int, replicas: int, n: int):

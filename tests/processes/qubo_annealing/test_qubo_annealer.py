@@ -185,11 +185,15 @@ def _lava_run(prob, temps, backend, replicas, seed):
     from lava.proc.io.sink import RingBuffer
 
     proc = QuboAnnealer(q=prob.q, temperatures=temps, replicas=replicas, seed=seed)
-    sink = RingBuffer(shape=(replicas,), buffer=len(temps))
+    sink = RingBuffer(shape=(replicas, 2), buffer=len(temps))
     proc.a_out.connect(sink.a_in)
     with lava_session(proc, run_config(backend)) as s:
         s.run(len(temps))
-        out = {"trace": sink.data.get().T.copy(), "x": proc.x.get().copy(),
+        words = np.moveaxis(sink.data.get(), -1, 0)            # (steps, replicas, 2)
+        if backend == "sim-fixed":                              # 24-bit message words
+            assert np.all(np.abs(words) < 1 << 23)
+            words = words.astype(np.int64)
+        out = {"trace": kernels.join_cost_words(words), "x": proc.x.get().copy(),
                "best_x": proc.best_x.get().copy(), "best_cost": proc.best_cost.get().copy(),
                "cost": proc.cost.get().copy(), "field": proc.field.get().copy()}
     return out, proc
