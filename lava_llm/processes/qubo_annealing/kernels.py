@@ -72,6 +72,7 @@ from numba import njit, prange, types
 from numba.extending import overload
 
 from lava_llm import fixed_point as fp
+from lava_llm import numba_threads
 
 WEIGHT_BITS = fp.WEIGHT_BITS      # coupling weights K (signed)
 FIELD_BITS = fp.STATE_BITS        # local field h and bias c (signed)
@@ -377,30 +378,6 @@ _EMPTY_F = np.empty(0)
 _EMPTY_I = np.empty(0, np.int32)
 
 
-_THREADS_STARTED = False
-
-
-def _start_threads() -> None:
-    """Start numba's thread pool without fixing the process's multiprocessing start method.
-
-    numba's threading-layer start reads ``multiprocessing.get_start_method()``, which fixes the
-    default context; a later ``multiprocessing.set_start_method`` (Lava's runtime calls one when
-    it is imported) would then raise "context has already been set". When no start method was
-    chosen before, it is left unchosen again (``set_start_method(None, force=True)``), so an
-    engine run may come before a Lava run in one process."""
-    global _THREADS_STARTED
-    if _THREADS_STARTED:
-        return
-    import multiprocessing
-    import numba
-
-    unset = multiprocessing.get_start_method(allow_none=True) is None
-    numba.get_num_threads()            # launches the threading layer
-    if unset:
-        multiprocessing.set_start_method(None, force=True)
-    _THREADS_STARTED = True
-
-
 def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: int, *,
               fixed: bool, sats=None, true=None, unit: float = 1.0,
               parallel=None, colour=None, t0: int = 0) -> np.ndarray:
@@ -452,7 +429,7 @@ def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: i
         colour = np.ascontiguousarray(colour, dtype=np.int64)
         n_col = int(colour.max()) + 1 if colour.size else 1
     if parallel:
-        _start_threads()
+        numba_threads.start()   # Lava may still choose its fork start method after
     fn = _anneal_par if parallel else _anneal
     # CSR index arrays go as they are (int32 from scipy): numba compiles for their type, and
     # the Lava models call this every step, so no per-step copy of them

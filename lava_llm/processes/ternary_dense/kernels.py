@@ -205,31 +205,12 @@ def pack_ternary(trits) -> PackedTernary:
     return trits if isinstance(trits, PackedTernary) else PackedTernary.from_trits(trits)
 
 
-_LAUNCHED = False
-
-
 def launch_threads():
-    """Start numba's thread pool once, leaving the process's multiprocessing start method
-    unset.
+    """Start numba's thread pool once (:func:`lava_llm.numba_threads.start`: Lava can still
+    choose its ``fork`` start method afterwards)."""
+    from lava_llm import numba_threads
 
-    numba's start-up calls ``multiprocessing.get_start_method()``, which fixes the default
-    start method; Lava's runtime later calls ``set_start_method('fork')`` at import and would
-    then fail ("context has already been set") whenever the engine ran before a Lava backend
-    in the same process. So the default is reset to "not chosen yet" when numba chose it
-    here."""
-    global _LAUNCHED
-    if _LAUNCHED:
-        return
-    import multiprocessing.context as mpc
-
-    import numba
-
-    default = mpc._default_context
-    was_unset = default._actual_context is None
-    numba.get_num_threads()          # launches the pool (once per process)
-    if was_unset:
-        default._actual_context = None
-    _LAUNCHED = True
+    numba_threads.start()
 
 
 def _compiled():
