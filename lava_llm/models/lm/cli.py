@@ -4,9 +4,12 @@
     lava-llm generate --prompt "ROMEO:" --tokens 40 --backend engine --temperature 0.8 --top-k 10
 
 Prints ``{"text", "token_ids", "tokens_per_s", "time_to_first_token_s", "backend", ...}``.
-``--checkpoint DIR`` takes a checkpoint folder written by ``save_checkpoint`` (default: the
-shipped ``lava_llm/checkpoints/lm_shakespeare``) or an HF ``HGRNBitForCausalLM`` folder
-(then ``--prompt`` is a comma-separated list of token ids: there is no tokenizer).
+``--checkpoint DIR`` takes a checkpoint folder written by ``save_checkpoint`` /
+``lava-llm import-hf`` (default: the shipped ``lava_llm/checkpoints/lm_shakespeare``) or an HF
+``HGRNBitForCausalLM`` folder. ``--prompt`` is text, tokenised by the checkpoint's tokenizer
+(the char tokenizer, or an HF ``tokenizer.json`` / ``tokenizer.model``); ``--prompt-ids
+i,j,k`` gives raw token ids for any model (for a model without a tokenizer ``--prompt i,j,k``
+is read as ids too).
 """
 from __future__ import annotations
 
@@ -15,8 +18,11 @@ BACKENDS = ("sim-fixed", "sim-float", "loihi2", "engine", "torch")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--prompt", required=True, help="prompt text (characters of the "
-                        "model's vocabulary; token ids 'i,j,k' for tokenizer-less models)")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--prompt", help="prompt text, tokenised by the checkpoint's tokenizer "
+                       "(token ids 'i,j,k' for tokenizer-less models)")
+    group.add_argument("--prompt-ids", default=None, help="prompt as raw token ids 'i,j,k' "
+                       "(any model)")
     parser.add_argument("--tokens", type=int, default=32, help="new tokens (default 32)")
     parser.add_argument("--checkpoint", default=None, help="checkpoint folder (default: the "
                         "shipped tinyshakespeare model)")
@@ -31,7 +37,8 @@ def add_arguments(parser) -> None:
                         "engine (numba), torch and BLAS, set explicitly (default: all cores)")
 
 
-def _load(folder):
+def load_model(folder, calib_ids=None):
+    """``--checkpoint``: a lava-llm checkpoint (default: the shipped one) or an HF folder."""
     from pathlib import Path
 
     from lava_llm.models.lm.generate import LanguageModel
@@ -43,28 +50,39 @@ def _load(folder):
             import sys
 
             # load_params also checks the checkpoint's epsilon against the library's
-            params = hf_import.load_params(folder)
             print(f"note: {folder} is an HF folder without a fixed-point calibration: "
                   f"calibrating on random token ids now (convert it once with "
                   f"python -m lava_llm.models.lm.hf_import to cache one)", file=sys.stderr)
-            return LanguageModel(params)
+            return LanguageModel.from_hf(folder, calib_ids=calib_ids)
         if not Path(folder).exists():
             raise FileNotFoundError(f"--checkpoint {folder}: folder does not exist")
     return LanguageModel.load(folder)
+
+
+_load = load_model
+
+
+def parse_ids(text: str, what: str) -> list[int]:
+    """``'i,j,k'`` -> ``[i, j, k]``; ValueError naming ``what`` otherwise."""
+    try:
+        ids = [int(t) for t in str(text).split(",")]
+    except ValueError:
+        raise ValueError(f"{what}: give token ids as 'i,j,k' (integers separated by commas), "
+                         f"got {text!r}") from None
+    return ids
 
 
 def run(args) -> dict:
     from lava_llm.models.lm.engine import set_threads
 
     set_threads(getattr(args, "threads", None), torch_too=args.backend == "torch")
-    lm = _load(args.checkpoint)
-    prompt = args.prompt
-    if lm.tokenizer is None:
-        try:
-            prompt = [int(t) for t in prompt.split(",")]
-        except ValueError:
-            raise ValueError("--prompt: this checkpoint has no tokenizer; give token ids "
-                             "as 'i,j,k'") from None
+    lm = load_model(args.checkpoint)
+    if args.prompt_ids is not None:
+        prompt = parse_ids(args.prompt_ids, "--prompt-ids")
+    elif lm.tokenizer is None:
+        prompt = parse_ids(args.prompt, "--prompt (this checkpoint has no tokenizer)")
+    else:
+        prompt = args.prompt
     out = lm.generate(prompt, args.tokens, backend=args.backend, seed=args.seed,
                       temperature=args.temperature, top_k=args.top_k, record_logits=False,
                       granularity=getattr(args, "granularity", "fused"))

@@ -55,10 +55,29 @@ class LanguageModel:
 
     @classmethod
     def load(cls, folder=None) -> "LanguageModel":
-        from lava_llm.models.lm.checkpoint import load_checkpoint
+        """A lava-llm checkpoint folder (default: the shipped one). Its tokenizer is the char
+        tokenizer in its ``config.json`` or, failing that, the HF tokenizer files it carries
+        (``tokenizer.json`` / ``tokenizer.model``, copied by ``import-hf``)."""
+        from lava_llm.models.lm.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint
+        from lava_llm.models.lm.tokenizer import load_tokenizer
 
         ck = load_checkpoint(folder)
-        return cls(ck.params, ck.tokenizer, ck.calibration)
+        tok = ck.tokenizer
+        if tok is None:
+            tok = load_tokenizer(DEFAULT_CHECKPOINT if folder is None else folder,
+                                 ck.params.config.vocab_size)
+        return cls(ck.params, tok, ck.calibration)
+
+    @classmethod
+    def from_hf(cls, folder, calib_ids=None) -> "LanguageModel":
+        """An HF ``HGRNBitForCausalLM`` folder with its tokenizer, if it has one (calibrated
+        on ``calib_ids``; default seeded random ids, see :meth:`__init__`)."""
+        from lava_llm.models.lm import hf_import
+        from lava_llm.models.lm.tokenizer import load_tokenizer
+
+        params = hf_import.load_params(folder)
+        return cls(params, load_tokenizer(folder, params.config.vocab_size),
+                   calib_ids=calib_ids)
 
     @property
     def config(self):
@@ -92,7 +111,7 @@ class LanguageModel:
         if isinstance(prompt, str):
             if self.tokenizer is None:
                 raise ValueError("this model has no tokenizer: pass token ids, not text")
-            ids = self.tokenizer.encode(prompt)
+            ids = self.tokenizer.encode(prompt, what="prompt")
         else:
             ids = V.check_int_range("prompt token ids", np.atleast_1d(prompt), 0,
                                     self.config.vocab_size - 1)

@@ -616,7 +616,9 @@ def convert(src, dst, calibration_ids=None, seed: int = 0):
     random token ids; that is recorded in the checkpoint's ``meta`` (calibrate on real text
     for good fixed-point accuracy). The calibration is stored in ``dst/config.json``, so
     loading ``dst`` (``LanguageModel.load``, ``generate --checkpoint dst``) never
-    recalibrates. Returns ``dst`` as a Path.
+    recalibrates. The tokenizer files of ``src`` (``tokenizer.json`` / ``tokenizer.model``,
+    ``tokenizer_config.json``) are checked against the vocabulary and copied
+    (:func:`lava_llm.models.lm.tokenizer.copy_tokenizer_files`). Returns ``dst`` as a Path.
     """
     return _convert(src, dst, calibration_ids, seed)[0]
 
@@ -642,6 +644,9 @@ def _convert(src, dst, calibration_ids=None, seed: int = 0):
     t2 = time.perf_counter()
     meta = {"source": "hf_import", "hf_folder": str(Path(src).resolve()),
             "calibration_data": calib_src}
+    from lava_llm.models.lm.tokenizer import copy_tokenizer_files
+
+    meta["tokenizer_files"] = copy_tokenizer_files(src, dst, params.config.vocab_size)
     out = save_checkpoint(dst, params, tokenizer=None, calibration=calib, meta=meta)
     return out, params, {"read_s": t1 - t0, "calibrate_s": t2 - t1,
                          "write_s": time.perf_counter() - t2}
