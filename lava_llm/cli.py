@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "denoise": "lava_llm.models.denoiser.cli",
     "generate": "lava_llm.models.lm.cli",
     "resources": "lava_llm.loihi2.cli",
+    "eval": "lava_llm.models.lm.eval_cli",
+    "import-hf": "lava_llm.models.lm.import_cli",
 }
 #: Help line and backends of each command, kept here so that building the parser imports
 #: nothing heavy. tests/test_cli.py checks that they agree with the modules.
@@ -42,6 +44,10 @@ COMMAND_INFO: dict[str, tuple[str, tuple[str, ...]]] = {
                  ("sim-fixed", "sim-float", "loihi2", "engine", "torch")),
     "resources": ("estimate the Loihi 2 resources (cores, chips, ops) of a network's "
                   "fine-grained form", ("engine",)),
+    "eval": ("score a text file with the MatMul-free LM: bits per token and per byte",
+             ("engine", "torch", "sim-float", "sim-fixed")),
+    "import-hf": ("convert an HF HGRNBitForCausalLM folder into a lava-llm LM checkpoint",
+                  ("engine",)),
 }
 
 

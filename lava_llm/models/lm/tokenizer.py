@@ -112,6 +112,7 @@ class HFTokenizer:
             except Exception as exc:  # the Rust library raises its own Exception type
                 raise ValueError(f"{tj}: not a tokenizers JSON file ({exc})") from None
             self.kind, self.file = "tokenizers", tj
+            self._char_cache: dict[str, bool] = {}
             self.vocab_size = int(self._tok.get_vocab_size(with_added_tokens=True))
             self._to_id = self._tok.token_to_id
         elif tm.is_file():
@@ -159,6 +160,22 @@ class HFTokenizer:
         return (f"HFTokenizer({self.kind}, {self.file}, vocab_size={self.vocab_size}, "
                 f"bos_id={self.bos_id}, eos_id={self.eos_id}, add_bos={self.add_bos})")
 
+    def _char_ok(self, c: str) -> bool:
+        """Whether ``tokenizer.json`` represents the character ``c``: encoded alone, it must
+        come back from decoding (a BPE without an unknown token silently drops characters
+        outside its alphabet; an unknown token decodes to something else)."""
+        ok = self._char_cache.get(c)
+        if ok is None:
+            enc = self._tok.encode(c, add_special_tokens=False)
+            norm = self._tok.normalizer
+            want = (norm.normalize_str(c) if norm is not None else c).strip()
+            got = self._tok.decode(enc.ids, skip_special_tokens=True)
+            unk = _token_str(getattr(self._tok.model, "unk_token", None))
+            unk_id = None if unk is None else self._tok.token_to_id(unk)
+            ok = bool(enc.ids) and unk_id not in enc.ids and (not want or want in got)
+            self._char_cache[c] = ok
+        return ok
+
     @property
     def files(self) -> list[Path]:
         return [self.folder / n for n in TOKENIZER_FILES if (self.folder / n).is_file()]
@@ -167,15 +184,8 @@ class HFTokenizer:
         if not isinstance(text, str):
             raise TypeError(f"{what} must be a str, got {type(text).__name__}")
         if self.kind == "tokenizers":
-            enc = self._tok.encode(text, add_special_tokens=self._post)
-            ids = list(enc.ids)
-            covered = np.zeros(len(text), bool)
-            unk = _token_str(getattr(self._tok.model, "unk_token", None))
-            unk_id = None if unk is None else self._tok.token_to_id(unk)
-            for i, (a, b) in zip(ids, enc.offsets):
-                if i != unk_id:
-                    covered[a:b] = True
-            bad = sorted({c for c, ok in zip(text, covered) if not ok and not c.isspace()})
+            ids = list(self._tok.encode(text, add_special_tokens=self._post).ids)
+            bad = [c for c in sorted(set(text)) if not c.isspace() and not self._char_ok(c)]
         else:
             ids = list(self._sp.encode(text))
             unk_id = self._sp.unk_id()
