@@ -1,9 +1,12 @@
 """``lava-llm generate``: text from the MatMul-free LM on a backend.
 
     lava-llm generate --prompt "ROMEO:" --tokens 40 --backend sim-fixed --seed 0 --json
-    lava-llm generate --prompt "ROMEO:" --tokens 40 --backend engine --temperature 0.8 --top-k 10
+    lava-llm generate --prompt "ROMEO:" --tokens 40 --backend engine --temperature 0.8 --top-p 0.9
 
-Prints ``{"text", "token_ids", "tokens_per_s", "time_to_first_token_s", "backend", ...}``.
+With ``--json`` prints ``{"text", "token_ids", "stopped", "tokens_per_s",
+"time_to_first_token_s", "backend", ...}``; without it the text is streamed to the terminal as
+it is generated, then the other fields as ``key: value`` lines. Generation stops after the
+tokenizer's EOS token (``--ignore-eos`` to run all ``--tokens``).
 ``--checkpoint DIR`` takes a checkpoint folder written by ``save_checkpoint`` /
 ``lava-llm import-hf`` (default: the shipped ``lava_llm/checkpoints/lm_shakespeare``) or an HF
 ``HGRNBitForCausalLM`` folder. ``--prompt`` is text, tokenised by the checkpoint's tokenizer
@@ -35,6 +38,11 @@ def add_arguments(parser) -> None:
                         "fine (synapse and neuron Processes; many leaves, slow on CPU)")
     parser.add_argument("--threads", type=int, default=None, help="compute threads of the "
                         "engine (numba), torch and BLAS, set explicitly (default: all cores)")
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling: keep the "
+                        "fewest most likely tokens whose probability sums to >= p (1 = off; "
+                        "default)")
+    parser.add_argument("--ignore-eos", action="store_true", help="do not stop at the "
+                        "tokenizer's end-of-sequence token")
 
 
 def load_model(folder, calib_ids=None):
@@ -83,9 +91,24 @@ def run(args) -> dict:
         prompt = parse_ids(args.prompt, "--prompt (this checkpoint has no tokenizer)")
     else:
         prompt = args.prompt
+    on_token = None
+    if not args.json:  # stream the text to the terminal as it is generated
+        import sys
+
+        from lava_llm.models.lm.generate import TextStream
+
+        stream = TextStream(lm.tokenizer)
+
+        def on_token(token_id):
+            sys.stdout.write(stream.push(token_id))
+            sys.stdout.flush()
     out = lm.generate(prompt, args.tokens, backend=args.backend, seed=args.seed,
-                      temperature=args.temperature, top_k=args.top_k, record_logits=False,
-                      granularity=getattr(args, "granularity", "fused"))
-    keep = ("text", "token_ids", "tokens_per_s", "time_to_first_token_s", "backend",
-            "total_s", "startup_s", "leaf_processes", "granularity")
+                      temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                      stop_at_eos=not args.ignore_eos, on_token=on_token,
+                      record_logits=False, granularity=getattr(args, "granularity", "fused"))
+    keep = ("text", "token_ids", "stopped", "tokens_per_s", "time_to_first_token_s",
+            "backend", "total_s", "startup_s", "leaf_processes", "granularity")
+    if on_token is not None:
+        print()
+        keep = keep[1:]   # the text has just been shown
     return {k: out[k] for k in keep if k in out}

@@ -127,9 +127,26 @@ class LanguageModel:
         return ids.astype(np.int64)
 
     # ------------------------------------------------------------------ generation
+    @property
+    def eos_id(self):
+        """The tokenizer's end-of-sequence id (None: no tokenizer or no EOS)."""
+        return getattr(self.tokenizer, "eos_id", None)
+
     def generate(self, prompt, n_new: int, *, backend: str = "sim-fixed", seed: int = 0,
-                 temperature: float = 0.0, top_k: int = 0, record_logits: bool = True,
+                 temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
+                 stop_at_eos: bool = True, on_token=None, record_logits: bool = True,
                  granularity: str = "fused") -> dict:
+        """Generate up to ``n_new`` tokens after ``prompt`` (text or token ids).
+
+        Sampling: greedy (``temperature`` 0), else softmax(logits / T) over the ``top_k``
+        most likely tokens (0 = all) cut to the nucleus of mass ``top_p`` (1 = off); the same
+        kernels on every backend (:func:`~lava_llm.processes.lm_blocks.kernels.sample_int`
+        for ``engine``/``sim-fixed``/``loihi2``, ``sample_float`` for ``torch``/``sim-float``).
+        ``stop_at_eos``: stop after the tokenizer's EOS token (kept in ``token_ids``, not in
+        ``text``); ``result["stopped"]`` is ``"eos"`` or ``"length"``. ``on_token(id)`` is
+        called with each token as it is produced (host backends: as sampled; Lava: read
+        after each time step when a callback or an EOS stop is in use).
+        """
         from lava_llm.run import check_granularity
 
         check_backend(backend, ALL_BACKENDS)
@@ -138,13 +155,20 @@ class LanguageModel:
         seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
         fixed = backend in ("sim-fixed", "loihi2", "engine")
         temperature, top_k = lk.check_sampling(temperature, top_k, self.config.vocab_size, fixed)
+        top_p = lk.check_top_p(top_p)
+        if on_token is not None and not callable(on_token):
+            raise TypeError("on_token must be callable (token_id) -> None")
         ids = self.encode(prompt)
-        kw = dict(seed=seed, temperature=temperature, top_k=top_k)
+        eos = self.eos_id if stop_at_eos else None
+        kw = dict(seed=seed, temperature=temperature, top_k=top_k, top_p=top_p, eos=eos,
+                  on_token=on_token)
         if backend in ("sim-float", "sim-fixed", "loihi2"):
             out = self._generate_lava(ids, n_new, backend, record_logits,
                                       granularity=granularity, **kw)
         else:
             out = self._generate_host(ids, n_new, backend, **kw)
+        out["stopped"] = ("eos" if eos is not None and out["token_ids"].size
+                          and out["token_ids"][-1] == eos else "length")
         out["backend"] = backend
         out["prompt_ids"] = ids
         if self.tokenizer is not None:
@@ -153,16 +177,16 @@ class LanguageModel:
             out["text"] = None
         return out
 
-    def _generate_host(self, ids, n_new, backend, *, seed, temperature, top_k):
+    def _generate_host(self, ids, n_new, backend, **kw):
         limiter = limit_blas_threads(1)  # token-by-token: tiny matmuls, one BLAS thread
         try:
-            return self._generate_host_loop(ids, n_new, backend, seed=seed,
-                                            temperature=temperature, top_k=top_k)
+            return self._generate_host_loop(ids, n_new, backend, **kw)
         finally:
             if limiter is not None:
                 limiter.restore_original_limits()
 
-    def _generate_host_loop(self, ids, n_new, backend, *, seed, temperature, top_k):
+    def _generate_host_loop(self, ids, n_new, backend, *, seed, temperature, top_k, top_p,
+                            eos, on_token):
         prng = int(fp.prng_states(seed, (1,))[0])   # the LMHead Process's initial state
         # model preparation (integer export / torch build, cached) is not timed
         _ = self.int_model if backend == "engine" else self.torch_model()
@@ -189,21 +213,26 @@ class LanguageModel:
             sampler = lk.sample_float
         logits, state = step(ids, None)
         all_logits = [logits[0]]
-        token, prng = sampler(logits[0, -1], prng, temperature, top_k)
+        token, prng = sampler(logits[0, -1], prng, temperature, top_k, top_p)
         tokens = [token]
         ttft = time.perf_counter() - t0
-        for _ in range(n_new - 1):
+        if on_token is not None:
+            on_token(token)
+        while len(tokens) < n_new and token != eos:
             logits, state = step(np.array([tokens[-1]]), state)
             all_logits.append(logits[0])
-            token, prng = sampler(logits[0, -1], prng, temperature, top_k)
+            token, prng = sampler(logits[0, -1], prng, temperature, top_k, top_p)
             tokens.append(token)
+            if on_token is not None:
+                on_token(token)
+        n_new = len(tokens)
         total = time.perf_counter() - t0
         return _timing({"token_ids": np.array(tokens, np.int64),
                         "logits": np.concatenate(all_logits) * scale,
                         "logits_raw": np.concatenate(all_logits)}, n_new, ttft, total)
 
     def _generate_lava(self, ids, n_new, backend, record_logits, *, seed, temperature,
-                       top_k, granularity="fused"):
+                       top_k, top_p=1.0, eos=None, on_token=None, granularity="fused"):
         from lava_llm.models.lm.network import build_network
         from lava_llm.run import lava_session, run_config
 
@@ -212,21 +241,39 @@ class LanguageModel:
         t0 = time.perf_counter()
         fixed = backend != "sim-float"
         net = build_network(self.float_model, self.int_model if fixed else None, ids, n_new,
-                            temperature=temperature, top_k=top_k, seed=seed,
+                            temperature=temperature, top_k=top_k, top_p=top_p, seed=seed,
                             record_logits=record_logits, granularity=granularity)
         P = ids.size
+        stepwise = on_token is not None or eos is not None
+
+        def read(n):  # the first n generated tokens
+            return np.rint(net.head.tokens.get()[P - 1:P - 1 + n]).astype(np.int64)
+
         with lava_session(net.embedding, cfg, timeout_s="auto") as session:
             session.run(1)
             startup = time.perf_counter() - t0
             if P > 1:
                 session.run(P - 1)
             ttft = time.perf_counter() - t0
-            if n_new > 1:
-                session.run(n_new - 1)
+            if not stepwise:
+                if n_new > 1:
+                    session.run(n_new - 1)
+                tokens = read(n_new)
+            else:  # read the token after every step: stream it, stop at EOS
+                tokens = read(1)
+                if on_token is not None:
+                    on_token(int(tokens[-1]))
+                while tokens.size < n_new and tokens[-1] != eos:
+                    session.run(1)
+                    tokens = read(tokens.size + 1)
+                    if on_token is not None:
+                        on_token(int(tokens[-1]))
             total = time.perf_counter() - t0
             leaves = session.leaf_processes
-            tokens = np.rint(net.head.tokens.get()).astype(np.int64)[P - 1:]
             logits = np.asarray(net.head.logits_hist.get())
+            if record_logits:
+                logits = logits[:P + tokens.size - 1]
+        n_new = int(tokens.size)
         scale = 2.0 ** -self.int_model["logit_frac"] if fixed else 1.0
         out = {"token_ids": tokens, "logits": logits * scale, "logits_raw": logits,
                "startup_s": startup, "leaf_processes": leaves, "granularity": granularity}
@@ -241,9 +288,33 @@ def _timing(out: dict, n_new: int, ttft: float, total: float) -> dict:
 
 
 def generate(prompt, n_new: int, *, backend: str = "sim-fixed", checkpoint=None, seed: int = 0,
-             temperature: float = 0.0, top_k: int = 0, granularity: str = "fused") -> dict:
+             temperature: float = 0.0, top_k: int = 0, top_p: float = 1.0,
+             stop_at_eos: bool = True, granularity: str = "fused") -> dict:
     """Load ``checkpoint`` (default: the shipped one) and generate; see
     :meth:`LanguageModel.generate`."""
     return LanguageModel.load(checkpoint).generate(prompt, n_new, backend=backend, seed=seed,
                                                    temperature=temperature, top_k=top_k,
+                                                   top_p=top_p, stop_at_eos=stop_at_eos,
                                                    granularity=granularity)
+
+
+class TextStream:
+    """Incremental decoding for streaming: ``push(token_id)`` returns the new text since the
+    last call (decoding the whole generated sequence each time, so subword pieces that join
+    or multi-byte characters split over tokens come out right; a trailing U+FFFD of an
+    incomplete character is held back). Without a tokenizer it returns ``"id "``."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.ids: list[int] = []
+        self.shown = ""
+
+    def push(self, token_id: int) -> str:
+        self.ids.append(int(token_id))
+        if self.tokenizer is None:
+            return f"{int(token_id)} "
+        text = self.tokenizer.decode(self.ids).rstrip("\ufffd")
+        if not text.startswith(self.shown):     # a re-segmentation: show nothing new yet
+            return ""
+        new, self.shown = text[len(self.shown):], text
+        return new

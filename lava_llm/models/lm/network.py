@@ -57,7 +57,7 @@ class LMNetwork:
 
 
 def build_network(float_model: dict, int_model: dict | None, prompt_ids, n_new: int, *,
-                  temperature: float = 0.0, top_k: int = 0, seed: int = 0,
+                  temperature: float = 0.0, top_k: int = 0, seed: int = 0, top_p: float = 1.0,
                   record_logits: bool = True, granularity: str = "fused") -> LMNetwork:
     """Wire the Processes for a prompt and ``n_new`` generated tokens.
 
@@ -89,7 +89,7 @@ def build_network(float_model: dict, int_model: dict | None, prompt_ids, n_new: 
     head = LMHead(head_float=float_model["head"],
                   head_int=None if int_model is None else int_model["head"],
                   n_prompt=n_prompt, n_steps=n_prompt + n_new - 1, temperature=temperature,
-                  top_k=top_k, seed=seed, record_logits=record_logits, eps=eps)
+                  top_k=top_k, top_p=top_p, seed=seed, record_logits=record_logits, eps=eps)
     prev = emb.s_out
     for b in blocks:
         prev.connect(b.a_in)

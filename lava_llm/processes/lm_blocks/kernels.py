@@ -29,7 +29,7 @@ round half away from zero)::
 products are carried in int64 (``x * r`` < 2**52); every stored/sent value is saturated to 24
 bits (int8 for BitLinear inputs).
 
-Sampling (the readout): greedy ``argmax`` (first maximum), or temperature/top-k with draws from
+Sampling (the readout): greedy ``argmax`` (first maximum), or temperature/top-k/top-p with draws from
 a 32-bit xorshift32 state (:func:`lava_llm.fixed_point.xorshift32`, seeded on the host); the
 integer sampler uses ``exp_neg_fixed`` weights and an integer draw, so Lava and the engine
 sample identical tokens from identical logits and seeds.
@@ -199,22 +199,40 @@ def fixed_temperature_range(logit_frac: int = LOGIT_FRAC) -> tuple[float, float]
     return float(np.nextafter(c / ((1 << 16) - 1), np.inf)), c * 2.0 ** 40
 
 
+def check_top_p(top_p: float) -> float:
+    """Validate the nucleus mass ``top_p`` in (0, 1] (1 = off)."""
+    top_p = float(top_p)
+    if not (0.0 < top_p <= 1.0):
+        raise ValueError(f"top_p must be in (0, 1] (1 = no nucleus cut), got {top_p}")
+    return top_p
+
+
 def _top(logits, top_k):
     order = np.argsort(-np.asarray(logits), kind="stable")
     return order[:top_k] if top_k else order
 
 
-def sample_float(logits, state: int, temperature: float = 0.0, top_k: int = 0
-                 ) -> tuple[int, int]:
+def nucleus_size(cdf, threshold) -> int:
+    """Top-p cut on a running sum ``cdf`` of weights sorted by decreasing logit: the number of
+    leading tokens kept, the fewest whose weight reaches ``threshold`` (at least one). One
+    search over the running sum: compares only."""
+    return int(min(np.searchsorted(cdf, threshold, side="left") + 1, len(cdf)))
+
+
+def sample_float(logits, state: int, temperature: float = 0.0, top_k: int = 0,
+                 top_p: float = 1.0) -> tuple[int, int]:
     """Greedy (``temperature == 0``: the first maximum, ``state`` unchanged) or
-    softmax(logits / T) over the top ``k`` with one uniform draw ``u = xorshift32(state) /
-    2**32``. Returns ``(token, state)``."""
+    softmax(logits / T) over the top ``k``, cut to the nucleus of mass ``top_p`` (the
+    fewest most likely tokens whose probability sums to >= top_p; 1 = off), with one uniform
+    draw ``u = xorshift32(state) / 2**32``. Returns ``(token, state)``."""
     logits = np.asarray(logits, np.float64)
     if temperature == 0:
         return int(np.argmax(logits)), state
     order = _top(logits, top_k)
     p = np.exp((logits[order] - logits[order[0]]) / temperature)
     cdf = np.cumsum(p)
+    if top_p < 1.0:
+        cdf = cdf[:nucleus_size(cdf, top_p * cdf[-1])]
     state = fp.xorshift32(int(state))
     idx = int(np.searchsorted(cdf, state / 2.0 ** 32 * cdf[-1], side="right"))
     return int(order[min(idx, order.size - 1)]), state
@@ -229,11 +247,24 @@ def temperature_multiplier(temperature: float, logit_frac: int = LOGIT_FRAC) -> 
     return fp.mant_exp(2.0 ** (fp.ACT_FRAC - logit_frac) / temperature, 16)
 
 
+#: Fractional bits of the integer nucleus mass ``top_p_q = round(top_p * 2**TOP_P_FRAC)``.
+TOP_P_FRAC = 16
+
+
+@functools.lru_cache(maxsize=64)
+def top_p_fixed(top_p: float) -> int:
+    """``round(top_p * 2**TOP_P_FRAC)``: the nucleus mass as an unsigned 17-bit integer
+    (host-side, once per value)."""
+    return int(round(check_top_p(top_p) * (1 << TOP_P_FRAC)))
+
+
 def sample_int(logits_q, state: int, temperature: float = 0.0, top_k: int = 0,
-               logit_frac: int = LOGIT_FRAC) -> tuple[int, int]:
+               top_p: float = 1.0, logit_frac: int = LOGIT_FRAC) -> tuple[int, int]:
     """Integer sampler: greedy (``state`` unchanged), or weights ``exp_neg_fixed(((l - max) *
     m) >> s)`` over the top ``k`` (``m/2**s`` = 1/T in the LUT's input format), their running
-    sum, and one draw below the total from the xorshift32 ``state``
+    sum ``cdf``, the nucleus cut (``top_p`` < 1: keep the fewest leading tokens with ``cdf >=
+    (cdf[-1] * top_p_q) >> TOP_P_FRAC``: one multiply, one shift, compares), and one draw
+    below the kept total from the xorshift32 ``state``
     (:func:`lava_llm.fixed_point.draw_below`: a multiply and a shift). Integers only.
     Returns ``(token, state)``."""
     logits_q = np.asarray(logits_q, np.int64)
@@ -245,6 +276,9 @@ def sample_int(logits_q, state: int, temperature: float = 0.0, top_k: int = 0,
     cdf = np.cumsum(fp.exp_neg_fixed(z, fp.ACT_FRAC, 16))
     if cdf[-1] <= 0:
         return int(order[0]), state
+    if top_p < 1.0:
+        thr = fp.rshift(np.int64(cdf[-1]) * np.int64(top_p_fixed(top_p)), TOP_P_FRAC)
+        cdf = cdf[:nucleus_size(cdf, thr)]
     u, state = fp.draw_below(state, int(cdf[-1]))
     return int(order[int(np.searchsorted(cdf, u, side="right"))]), state
 

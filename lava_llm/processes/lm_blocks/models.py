@@ -274,6 +274,7 @@ class _SamplerBase(SingleBlasThreadModel):
     prng: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=32)
     temperature: np.ndarray = LavaPyType(np.ndarray, float)  # host-made sampler constant
     top_k: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    top_p: np.ndarray = LavaPyType(np.ndarray, float)  # host-made sampler constant
 
     def _emit(self, logits, sampler) -> None:
         t = int(self.t[0])
@@ -282,7 +283,8 @@ class _SamplerBase(SingleBlasThreadModel):
         token = 0
         if t >= int(self.n_prompt[0]) - 1:
             token, self.prng[0] = sampler(logits, int(self.prng[0]),
-                                          float(self.temperature[0]), int(self.top_k[0]))
+                                          float(self.temperature[0]), int(self.top_k[0]),
+                                          float(self.top_p[0]))
         if t < self.tokens.shape[0]:
             self.tokens[t] = token
         self.t[0] = t + 1
@@ -352,6 +354,7 @@ class SubLMHeadModel(AbstractSubProcessModel):
                                n_steps=n_steps,
                                temperature=float(vl.var_value(proc, "temperature")[0]),
                                top_k=int(vl.var_value(proc, "top_k")[0]),
+                               top_p=float(vl.var_value(proc, "top_p")[0]),
                                record_logits=proc.logits_hist.shape[0] == n_steps,
                                name=f"{name}.readout")
         self.readout.prng.init = vl.var_value(proc, "prng").astype(np.int64).copy()

@@ -237,13 +237,14 @@ class LMHead(ValidatedProcess):
     (``granularity="fine"``): RMSNorm -> RMSNorm(q8) -> TernaryDense(lm_head) -> :class:`Readout`,
     whose ``t``, ``tokens``, ``logits``, ``logits_hist`` and ``prng`` these Vars alias.
 
-    ``sample`` is greedy (``temperature = 0``) or temperature / top-k sampling with draws from
-    a 32-bit xorshift32 state ``prng`` seeded by ``seed`` (the fixed model samples with
-    integer weights and an integer draw:
+    ``sample`` is greedy (``temperature = 0``) or temperature / top-k / top-p (nucleus)
+    sampling with draws from a 32-bit xorshift32 state ``prng`` seeded by ``seed`` (the
+    fixed model samples with integer weights and an integer draw:
     :func:`lava_llm.processes.lm_blocks.kernels.sample_int`).
 
     Every parameter is a Var: ``norm_*`` (final RMSNorm), ``lm_head_*`` (the ternary head,
-    :mod:`~lava_llm.processes.lm_blocks.var_layout`), ``temperature``, ``top_k``, ``eps``.
+    :mod:`~lava_llm.processes.lm_blocks.var_layout`), ``temperature``, ``top_k``, ``top_p``,
+    ``eps``.
 
     Parameters
     ----------
@@ -258,7 +259,8 @@ class LMHead(ValidatedProcess):
 
     def __init__(self, *, head_float: dict, head_int: ty.Optional[dict] = None,
                  n_prompt: int, n_steps: int, temperature: float = 0.0, top_k: int = 0,
-                 seed: int = 0, record_logits: bool = True, eps: float = 1e-6,
+                 top_p: float = 1.0, seed: int = 0, record_logits: bool = True,
+                 eps: float = 1e-6,
                  name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
         trits = head_float["lm_head"].trits
         vocab, H = np.shape(trits)
@@ -268,6 +270,7 @@ class LMHead(ValidatedProcess):
         n_steps = V.check_int("n_steps", n_steps, n_prompt)
         seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
         eps = V.check_positive("eps", eps)
+        top_p = lk.check_top_p(top_p)
         super().__init__(shape=(vocab,), name=name, log_config=log_config)
         self.a_in = InPort(shape=(H,))
         self.s_out = OutPort(shape=(1,))
@@ -280,6 +283,7 @@ class LMHead(ValidatedProcess):
         self.prng = Var(shape=(1,), init=fp.prng_states(seed, (1,)).astype(np.int64))
         self.temperature = Var(shape=(1,), init=np.array([temperature]))
         self.top_k = Var(shape=(1,), init=np.array([top_k]))
+        self.top_p = Var(shape=(1,), init=np.array([top_p]))
         self.eps = Var(shape=(1,), init=np.array([eps]))
         q = head_int or {}
         vl.add_norm_vars(self, "norm", head_float["norm"], q.get("norm"))
@@ -298,17 +302,20 @@ class Readout(ValidatedProcess):
         token = sample(logits)   for t >= n_prompt - 1, else 0
         s_out = token;  tokens[t] = token;  logits_hist[t] = logits (if recorded)
 
-    ``sample`` as in :class:`LMHead` (greedy, or temperature / top-k with the 32-bit xorshift32
+    ``sample`` as in :class:`LMHead` (greedy, or temperature / top-k / top-p with the 32-bit
+    xorshift32
     state ``prng``; the fixed model is integer-only). On a chip this is a host / embedded-x86
     function (an argmax over the vocabulary), see ``docs/loihi2_mapping.md``.
     """
 
     def __init__(self, *, vocab: int, n_prompt: int, n_steps: int, temperature: float = 0.0,
                  top_k: int = 0, seed: int = 0, record_logits: bool = True,
+                 top_p: float = 1.0,
                  name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
         vocab = V.check_int("vocab", vocab, 1)
         # Either model may be chosen at compile time: the fixed sampler's range holds.
         temperature, top_k = lk.check_sampling(temperature, top_k, vocab, fixed=True)
+        top_p = lk.check_top_p(top_p)
         n_prompt = V.check_int("n_prompt", n_prompt, 1)
         n_steps = V.check_int("n_steps", n_steps, n_prompt)
         seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
@@ -324,3 +331,4 @@ class Readout(ValidatedProcess):
         self.prng = Var(shape=(1,), init=fp.prng_states(seed, (1,)).astype(np.int64))
         self.temperature = Var(shape=(1,), init=np.array([temperature]))
         self.top_k = Var(shape=(1,), init=np.array([top_k]))
+        self.top_p = Var(shape=(1,), init=np.array([top_p]))
