@@ -430,3 +430,41 @@ def rsqrt_fixed_numpy(v, in_frac: int, out_frac: int) -> np.ndarray:
     r = _rsqrt_table()[idx]          # 1/sqrt(u) * 2**16
     # 1/sqrt(v_real) = 1/sqrt(u) * 2**(-k) * 2**(in_frac/2)
     return shift(r, out_frac - RSQRT_TABLE_FRAC + in_frac // 2 - two_k // 2)
+
+
+RECIP_FRAC = 23
+RECIP_INDEX_BITS = 10
+
+
+@functools.lru_cache(maxsize=None)
+def _recip_table() -> np.ndarray:
+    # u in [1, 2) in 2**RECIP_INDEX_BITS buckets; entry = 2**RECIP_FRAC / centre.
+    k = np.arange(1 << RECIP_INDEX_BITS)
+    centres = 1.0 + (k + 0.5) / (1 << RECIP_INDEX_BITS)
+    return np.round((1 << RECIP_FRAC) / centres).astype(np.int64)
+
+
+#: Max relative error of :func:`recip_norm` (asserted by tests/models/lm/test_lm_fidelity.py):
+#: a 1024-entry LUT (5e-4) refined by one Newton step (error squared) and 23-bit truncation.
+RECIP_MAX_REL_ERR = 4.0e-7
+
+
+def recip_norm(v) -> tuple[np.ndarray, np.ndarray]:
+    """Integer reciprocal of ``v`` (integers in ``[1, 2**24)``; smaller values clamp to 1):
+    ``1 / v ~= r * 2**-(RECIP_FRAC + e)`` with ``r`` in ``(2**22, 2**23]`` and ``e`` =
+    ``bit_length(v) - 1``. No division.
+
+    Normalise ``u = v / 2**e`` in [1, 2) by count-leading-zeros, look up ``r0 ~= 2**23 / u`` in
+    a 1024-entry table, then one Newton step ``r = r0 * (2 - u * r0)`` (two multiplies and
+    shifts, 47-bit products). Relative error <= :data:`RECIP_MAX_REL_ERR`.
+    """
+    v = np.maximum(np.asarray(v, dtype=np.int64), 1)
+    if np.any(v >= 1 << 24):
+        raise ValueError(f"recip_norm takes values below 2**24, got {int(v.max())}")
+    F = RECIP_FRAC
+    e = bit_length(v) - 1
+    un = v << (F - e)                                   # u * 2**F, exact (e <= 23)
+    r0 = _recip_table()[(un >> (F - RECIP_INDEX_BITS)) - (1 << RECIP_INDEX_BITS)]
+    t = (un * r0) >> F                                  # ~ 2**F * (1 - d)
+    r = (r0 * ((np.int64(2) << F) - t)) >> F            # r0 * (1 + d): error ~ d**2
+    return r, e

@@ -26,19 +26,48 @@ from lava_llm.processes.ternary_dense import kernels as td
 P = lk.GATE_FRAC
 
 
-def calibrate(params, ids, percentile: float = 100.0) -> dict:
+class _ChannelStats(dict):
+    """A ``stats`` dict for :func:`lava_llm.processes.lm_blocks.kernels.bitlinear` that also
+    keeps the per-input-channel max |normed input| of every BitLinear (``hook``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.channels: dict = {}
+
+    def hook(self, name, y):
+        a = np.abs(y).reshape(-1, y.shape[-1]).max(axis=0)
+        old = self.channels.get(name)
+        self.channels[name] = a if old is None else np.maximum(old, a)
+
+
+def calibrate(params, ids, percentile: float = 100.0, channels: bool = False) -> dict:
     """Static scales from running the float model on ``ids`` ((B, T) or (T,) int array).
 
     Returns ``{"linears": {name: amax}, "residual": amax, "percentile": p, "tokens": n}``
-    where ``amax`` is the ``percentile`` of the per-token max |RMSNorm(input) * gain|.
+    where ``amax`` is the ``percentile`` of the per-token max |RMSNorm(input) * gain|. With
+    ``channels`` also ``"channels": {name: [per input channel max |normed input|]}`` (for
+    ``export_int(..., quant={"act": "smooth"})``).
     """
+    return calibrations(params, ids, (percentile,), channels)[0]
+
+
+def calibrations(params, ids, percentiles=(100.0,), channels: bool = False) -> list[dict]:
+    """:func:`calibrate` for several percentiles from one float run."""
     ids = np.atleast_2d(np.asarray(ids, np.int64))
-    stats: dict = {}
+    stats: dict = _ChannelStats() if channels else {}
     engine.float_forward(params, ids, stats=stats)
-    lin = {k: float(np.percentile(np.concatenate(v), percentile)) for k, v in stats.items()
-           if k != "residual"}
-    return {"linears": lin, "residual": float(np.max(np.concatenate(stats["residual"]))),
-            "percentile": float(percentile), "tokens": int(ids.size)}
+    per_token = {k: np.concatenate(v) for k, v in stats.items() if k != "residual"}
+    res = float(np.max(np.concatenate(stats["residual"])))
+    ch = ({k: [float(a) for a in v] for k, v in stats.channels.items()} if channels
+          else None)
+    out = []
+    for p in percentiles:
+        c = {"linears": {k: float(np.percentile(v, p)) for k, v in per_token.items()},
+             "residual": res, "percentile": float(p), "tokens": int(ids.size)}
+        if ch is not None:
+            c["channels"] = ch
+        out.append(c)
+    return out
 
 
 def residual_frac(amax: float) -> int:
@@ -57,20 +86,36 @@ def _int_table(table, x_frac: int, rows: int = 4096) -> np.ndarray:
     return out
 
 
-def export_int(params, calib: dict) -> dict:
+def export_int(params, calib: dict, quant: dict | None = None) -> dict:
     """The integer model for ``params`` with the static scales ``calib`` (see
-    :func:`calibrate`). Raises ValueError naming a linear missing from ``calib``."""
+    :func:`calibrate`). Raises ValueError naming a linear missing from ``calib``.
+
+    ``quant`` selects the BitLinear input quantiser for design studies
+    (``benchmarks/lm_fidelity.py``): ``{"act": "static" | "dynamic" | "smooth", "act_bits":
+    8}`` (see :func:`lava_llm.processes.lm_blocks.kernels.make_int_linear`); None = the
+    shipped static int8 design. ``"smooth"`` needs a calibration made with
+    ``channels=True``."""
     cfg, L, T = params.config, params.linears, params.tensors
     missing = [k for k in L if k not in calib["linears"]]
     if missing:
         raise ValueError(f"calibration lacks linear(s) {missing[:5]}")
+    quant = dict(quant or {})
+    unknown = set(quant) - {"act", "act_bits"}
+    if unknown:
+        raise ValueError(f"quant: unknown key(s) {sorted(unknown)} (allowed: act, act_bits)")
+    act = quant.get("act", "static")
+    if act == "smooth" and "channels" not in calib:
+        raise ValueError("quant act='smooth' needs a calibration with per-channel maxima "
+                         "(calibrate(..., channels=True))")
     eps = float(cfg.eps)
     xf = residual_frac(calib["residual"])
     lbs = params.lower_bounds()
 
     def lin(name, in_frac, out_frac):
+        ch = calib.get("channels", {}).get(name) if act == "smooth" else None
         return lk.make_int_linear(L[name], in_frac=in_frac, out_frac=out_frac,
-                                  amax=calib["linears"][name], eps=eps)
+                                  amax=calib["linears"][name], eps=eps, act=act,
+                                  act_bits=quant.get("act_bits", 8), channel_amax=ch)
 
     layers = []
     for layer in range(cfg.num_layers):

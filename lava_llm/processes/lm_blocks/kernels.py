@@ -68,6 +68,9 @@ def bitlinear(x, lin, eps: float = td.RMS_EPS, stats: dict | None = None,
     y = rms_norm(x, lin.norm_weight, eps)
     if stats is not None:
         stats.setdefault(name, []).append(np.abs(y).max(axis=-1).ravel())
+        hook = getattr(stats, "hook", None)   # a dict subclass may watch every normed input
+        if hook is not None:
+            hook(name, y)
     q, s = fp.int8_absmax_per_token(y)
     # q is int8-valued: the integer accumulation is exact (packed kernel for packed trits),
     # then one float scale per token, instead of a float64 copy of alpha * W per call
@@ -110,11 +113,46 @@ def int_norm(x, norm: dict) -> np.ndarray:
 
 
 def int_bitlinear(x, lin: dict) -> np.ndarray:
-    """Integer BitLinear (``lin`` from :func:`make_int_linear`): int8 in, 24-bit out."""
-    q = fp.saturate(int_rms_norm(x, lin["in_frac"], lin["wm"], lin["ws"], lin["eps_q"]),
-                    fp.ACT_BITS)
+    """Integer BitLinear (``lin`` from :func:`make_int_linear`): int8 in, 24-bit out.
+
+    ``lin["act"]`` selects the input quantiser (default ``"static"``, the shipped design):
+    ``"static"`` / ``"smooth"`` use the calibrated static scale folded into the norm gains
+    (``"smooth"`` also scales outlier channels down by ``2**k_c`` and multiplies their trits
+    by ``2**k_c``, see :func:`make_int_linear`); ``"dynamic"`` is per-token absmax like the
+    float model (:func:`int_dynamic_quant`)."""
+    act = lin.get("act", "static")
+    y = int_rms_norm(x, lin["in_frac"], lin["wm"], lin["ws"], lin["eps_q"])
+    if act == "dynamic":
+        q, m = int_dynamic_quant(y, lin.get("act_bits", fp.ACT_BITS))
+        acc = int_linear_acc(q, lin["trits"])
+        return fp.saturate(int_dynamic_rescale(acc, m, lin["mant"], lin["shift"]),
+                           fp.MSG_BITS)
+    q = fp.saturate(y, lin.get("act_bits", fp.ACT_BITS))
+    if act == "smooth":
+        q = q << lin["k"]          # == trits * 2**k_c on those input channels (8-bit weights)
     acc = int_linear_acc(q, lin["trits"])
     return fp.saturate(fp.mul_shift(acc, lin["mant"], lin["shift"]), fp.MSG_BITS)
+
+
+def int_dynamic_quant(y, bits: int = fp.ACT_BITS):
+    """Per-token absmax quantisation in integers (the trained model's ``activation_quant``):
+    ``m = max|y|`` over the channels (a max reduction), ``1/m`` by :func:`recip_norm`
+    (count-leading-zeros, LUT, one Newton step), ``q = sat(y * qmax * r >> (23 + e))``.
+    ``y`` is 24-bit. Returns ``(q, m)`` with ``m`` (..., 1) for the output rescale."""
+    y = fp.saturate(y, fp.MSG_BITS)
+    qmax = (1 << (bits - 1)) - 1
+    m = np.maximum(np.max(np.abs(y), axis=-1, keepdims=True), 1)
+    r, e = fp.recip_norm(m)
+    q = fp.saturate(fp.rshift(y * (qmax * r), fp.RECIP_FRAC + e), bits)
+    return q, m
+
+
+def int_dynamic_rescale(acc, m, mant: int, shift: int):
+    """``acc * m * mant >> shift`` with ``m`` first cut to a 16-bit mantissa ``m >> k``
+    (``k = max(bit_length(m) - 16, 0)``), so the product stays below 2**52."""
+    k = np.maximum(fp.bit_length(m) - 16, 0)
+    mh = fp.rshift(m, k)
+    return fp.shift(np.asarray(acc, np.int64) * mh * np.int64(mant), k - shift)
 
 
 def int_glu(z) -> np.ndarray:
@@ -152,19 +190,67 @@ def make_int_norm(gain, *, in_frac: int, out_frac: int = GATE_FRAC,
             "eps_q": _eps_q(eps, n, in_frac)}
 
 
+#: Input quantisers of :func:`make_int_linear` / :func:`int_bitlinear`.
+ACT_MODES = ("static", "dynamic", "smooth")
+#: Largest per-channel smoothing exponent of ``act="smooth"`` (weights ``±2**k`` stay 8-bit).
+SMOOTH_MAX_K = 6
+
+
 def make_int_linear(lin, *, in_frac: int, out_frac: int, amax: float,
-                    eps: float = td.RMS_EPS) -> dict:
+                    eps: float = td.RMS_EPS, act: str = "static", act_bits: int = fp.ACT_BITS,
+                    channel_amax=None) -> dict:
     """Integer parameters of a BitLinear ``lin`` (trits, scale, norm_weight) whose normed
-    input was calibrated to ``max|RMSNorm(x) * g| = amax`` (static scale ``S = 127/amax``)."""
+    input was calibrated to ``max|RMSNorm(x) * g| = amax``.
+
+    ``act`` (the input quantiser; ``act_bits`` its width, 8 = the trained model's):
+
+    * ``"static"`` (default): static scale ``S = qmax/amax`` folded into the norm gains.
+    * ``"dynamic"``: per-token absmax as the float model (:func:`int_dynamic_quant`); the norm
+      output is 24-bit with ``y_frac = clip(pow2_exponent(4 amax), 8, 18)`` fractional bits;
+      the output rescale multiplies by the token's max (:func:`int_dynamic_rescale`).
+    * ``"smooth"``: outlier-aware static scale. Needs ``channel_amax`` (per input channel max
+      |normed input|). The scale is set by ``a_ref = amax / 2**SMOOTH_MAX_K`` floored at the
+      90th percentile of ``channel_amax``; channel ``c`` with ``channel_amax[c] > a_ref`` is
+      scaled down by ``2**k_c`` (``k_c = ceil(log2(channel_amax[c] / a_ref))``, folded into its
+      gain multiplier) and its trits become ``±2**k_c`` (8-bit weights), so the product is
+      unchanged while ordinary channels get a finer static step.
+    """
+    if act not in ACT_MODES:
+        raise ValueError(f"act must be one of {ACT_MODES}, got {act!r}")
+    act_bits = int(act_bits)
+    if not 2 <= act_bits <= 16:
+        raise ValueError(f"act_bits must be in [2, 16], got {act_bits}")
     trits = td.pack_ternary(lin.trits)  # the compiled kernel's layout, derived once
     n = trits.shape[1]
+    qmax = float((1 << (act_bits - 1)) - 1)
     amax = float(amax) if np.isfinite(amax) and amax > 0 else 1.0
-    S = 127.0 / amax
-    wm, ws = _gain_multipliers(lin.norm_weight, np.sqrt(n) * S * 2.0 ** (-NORM_T))
+    base = {"trits": trits, "in_frac": int(in_frac), "out_frac": int(out_frac),
+            "eps_q": _eps_q(eps, n, in_frac), "amax": amax}
+    if act != "static" or act_bits != fp.ACT_BITS:
+        base.update(act=act, act_bits=act_bits)
+    if act == "dynamic":
+        y_frac = int(np.clip(fp.pow2_exponent(4.0 * amax, fp.MSG_BITS), 8, 18))
+        wm, ws = _gain_multipliers(lin.norm_weight, np.sqrt(n) * 2.0 ** (y_frac - NORM_T))
+        # out = acc * m / qmax * alpha * 2**(out_frac - y_frac)
+        mant, shift = fp.mant_exp(float(lin.scale) * 2.0 ** (out_frac - y_frac) / qmax, 16, 60)
+        base.update(wm=wm, ws=ws, mant=int(mant), shift=int(shift), y_frac=y_frac)
+        return base
+    k = np.zeros(n, np.int64)
+    if act == "smooth":
+        if channel_amax is None or np.shape(channel_amax) != (n,):
+            raise ValueError(f"act='smooth' needs channel_amax of shape ({n},)")
+        ca = np.asarray(channel_amax, np.float64)
+        a_ref = max(amax / 2.0 ** SMOOTH_MAX_K, float(np.percentile(ca, 90)), 1e-12)
+        k = np.clip(np.ceil(np.log2(np.maximum(ca, 1e-30) / a_ref)), 0,
+                    SMOOTH_MAX_K).astype(np.int64)
+        amax = a_ref
+        base["k"] = k
+    S = qmax / amax
+    wm, ws = _gain_multipliers(np.asarray(lin.norm_weight, np.float64) * 2.0 ** -k,
+                               np.sqrt(n) * S * 2.0 ** (-NORM_T))
     mant, shift = td.fixed_rescale(float(lin.scale) / S, 0, out_frac)
-    return {"trits": trits, "wm": wm, "ws": ws, "mant": int(mant), "shift": int(shift),
-            "in_frac": int(in_frac), "out_frac": int(out_frac), "eps_q": _eps_q(eps, n, in_frac),
-            "amax": amax}
+    base.update(wm=wm, ws=ws, mant=int(mant), shift=int(shift))
+    return base
 
 
 # --------------------------------------------------------------------------- sampling

@@ -56,6 +56,10 @@ def add_linear_vars(proc, key: str, lin_float, lin_int: dict | None) -> None:
             "scale": np.array([float(lin_float.scale)]),
             "norm_weight": np.asarray(lin_float.norm_weight, np.float64)}
     if lin_int is not None:
+        if q.get("act", "static") != "static" or q.get("act_bits", fp.ACT_BITS) != fp.ACT_BITS:
+            raise ValueError(f"{key}: the Lava models hold the static int8 input quantiser only; "
+                             f"act={q.get('act', 'static')!r}, act_bits={q.get('act_bits', 8)} "
+                             f"(export_int quant options) runs in the integer engine")
         fp.check_bits(f"{key} wm", vals["wm"], 16)
         fp.check_bits(f"{key} eps_q", vals["eps_q"], 24)
         fp.check_bits(f"{key} mant", vals["mant"], 16, signed=False)

@@ -1,0 +1,353 @@
+"""Fidelity of the integer LM against float64, block by block, for input-quantiser designs.
+
+For a seeded random HF-style checkpoint (default: the 370M config of the seed paper, 24
+layers, hidden 1024, vocab 32000, intermediate 2816; bf16 latent weights N(0, 0.02) (HF's
+initializer_range) ternarised once by absmean as ``hf_import`` does, embeddings N(0, 1),
+norm gains uniform in [0.5, 1.5], lower bounds N(0, 1)) and for the shipped trained char
+model, this runs
+
+* the float64 reference (:func:`lava_llm.models.lm.fidelity.float_trace`, equal to
+  ``engine.float_forward``) and the same model in float32 (the torch backend) as the floor:
+  any faithful integer model should be about as close to float64 as float32 is;
+* the integer engine (numpy; the kernels the Lava ``fixed_pt`` models run) for every design
+  of :func:`lava_llm.models.lm.export.export_int`'s ``quant`` switch: static int8 with
+  calibration percentile 100 (the shipped design), 99.9 and 99; static int16 (wider graded
+  messages); static int8 with power-of-two per-channel smoothing of outlier channels folded
+  into the norm gains (``smooth``); per-token dynamic int8 absmax in integers (``dynamic``:
+  max reduction, reciprocal LUT + Newton step, shifts).
+
+Metrics on held-out ids (random model: calibrated on 4 x 64 seeded random ids, scored on 4 x 64
+others; shipped model: calibrated on 8 x 256 characters of tinyshakespeare, scored on 4 x 64
+from its last 10 %): the mean per-token logit error ``||z - z64|| / ||z64 - mean(z64)||``, its
+ratio to the float32 floor, top-1 agreement with float64, and the relative RMS error of the
+residual stream after each layer. Plus the activation-outlier summary of both models
+(:func:`lava_llm.models.lm.fidelity.outlier_report`).
+
+Run: ``python -m benchmarks.lm_fidelity`` (``--layers/--hidden/--vocab/--inter`` for another
+config, ``--quick`` for a 4-layer hidden-256 smoke run). Writes ``lm_fidelity``,
+``lm_fidelity_shipped`` and ``lm_outliers`` in ``benchmarks/results/``.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._common import write_results  # noqa: E402
+
+DESIGNS = [  # (name, calibration percentile, quant)
+    ("static p100 (shipped)", 100.0, None),
+    ("static p99.9", 99.9, None),
+    ("static p99", 99.0, None),
+    ("static int16", 100.0, {"act": "static", "act_bits": 16}),
+    ("smooth pow2", 100.0, {"act": "smooth"}),
+    ("dynamic int8", 100.0, {"act": "dynamic"}),
+    ("dynamic int8, exact LUTs (diagnostic)", 100.0, {"act": "dynamic", "exact_luts": True}),
+    ("static int8, wide formats (diagnostic)", 100.0, {"wide": True}),
+    ("dynamic int8, wide formats (diagnostic)", 100.0, {"act": "dynamic", "wide": True}),
+    ("dynamic int8, wide formats + exact LUTs (diagnostic)", 100.0,
+     {"act": "dynamic", "wide": True, "exact_luts": True}),
+]
+
+
+class wide_formats:
+    """Diagnostic only: run with wider fixed-point formats than the shipped ones, by setting
+    the module constants of :mod:`lava_llm.processes.lm_blocks.kernels` (and their copies in
+    the MLGRU kernels and the export) while the model is exported and run: gates, MLGRU
+    state, GLU and norm outputs with ``gate_frac`` fractional bits (shipped 12), the unit
+    vector of the integer RMSNorm with ``norm_t`` (shipped 20) and the norm-gain multipliers
+    ``gain_bits`` wide (shipped 16). Every value still fits the 24-bit messages/state; the
+    intermediate products are wider (int64 in this simulation)."""
+
+    def __init__(self, gate_frac=16, norm_t=23, gain_bits=24, norm_r=28):
+        self.new = dict(GATE_FRAC=gate_frac, NORM_T=norm_t, GAIN_BITS=gain_bits,
+                        NORM_R=norm_r)
+
+    def __enter__(self):
+        from lava_llm.models.lm import export
+        from lava_llm.processes.gated_recurrence import kernels as gk
+        from lava_llm.processes.lm_blocks import kernels as lk
+
+        self.mods = (lk, gk, export)
+        self.saved = (dict(GATE_FRAC=lk.GATE_FRAC, NORM_T=lk.NORM_T, GAIN_BITS=lk.GAIN_BITS,
+                           NORM_R=lk.NORM_R),
+                      gk.P, gk.ONE, export.P, dict(lk.make_int_norm.__kwdefaults__))
+        self._set(self.new)
+        return self
+
+    def _set(self, vals):
+        lk, gk, export = self.mods
+        for k, v in vals.items():
+            setattr(lk, k, v)
+        gk.P, gk.ONE, export.P = vals["GATE_FRAC"], 1 << vals["GATE_FRAC"], vals["GATE_FRAC"]
+        lk.make_int_norm.__kwdefaults__["out_frac"] = vals["GATE_FRAC"]
+
+    def __exit__(self, *exc):
+        lk = self.mods[0]
+        self._set(self.saved[0])
+        lk.make_int_norm.__kwdefaults__.update(self.saved[4])
+        return False
+
+
+class exact_luts:
+    """Diagnostic only (not a Loihi design): replace the sigmoid / SiLU / rsqrt lookup tables
+    of :mod:`lava_llm.fixed_point` by correctly rounded float evaluations while the integer
+    model runs, to split its error into "LUT error" and "format / quantiser error"."""
+
+    def __enter__(self):
+        from lava_llm import fixed_point as fp
+
+        self.fp, self.saved = fp, (fp.sigmoid_fixed, fp.silu_fixed, fp.rsqrt_fixed)
+
+        def sigmoid(x, in_frac=fp.ACT_FRAC, out_frac=fp.SIG_FRAC):
+            x = np.asarray(x, np.float64) * 2.0 ** -in_frac
+            return np.round(2.0 ** out_frac / (1 + np.exp(-x))).astype(np.int64)
+
+        def silu(x, in_frac=fp.ACT_FRAC, sig_frac=fp.SIG_FRAC):
+            x = np.asarray(x, np.float64) * 2.0 ** -in_frac
+            return np.round(x / (1 + np.exp(-x)) * 2.0 ** in_frac).astype(np.int64)
+
+        def rsqrt(v, in_frac, out_frac):
+            v = np.maximum(np.asarray(v, np.float64), 1) * 2.0 ** -in_frac
+            return np.round(2.0 ** out_frac / np.sqrt(v)).astype(np.int64)
+
+        fp.sigmoid_fixed, fp.silu_fixed, fp.rsqrt_fixed = sigmoid, silu, rsqrt
+        return self
+
+    def __exit__(self, *exc):
+        self.fp.sigmoid_fixed, self.fp.silu_fixed, self.fp.rsqrt_fixed = self.saved
+        return False
+
+
+def rss_gb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2 ** 30
+
+
+def peak_rss_gb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+
+
+def hf_like_params(layers: int, hidden: int, vocab: int, inter: int, seed: int = 0):
+    """Seeded random HGRNBit parameters as an HF checkpoint would give them after import."""
+    import torch
+
+    from lava_llm import fixed_point as fp
+    from lava_llm.models.lm.config import LMConfig
+    from lava_llm.models.lm.params import LMParams, TernaryLinear
+
+    cfg = LMConfig(vocab_size=vocab, hidden_size=hidden, num_layers=layers,
+                   intermediate_size=inter, eps=1e-6)
+    rng = np.random.default_rng(seed)
+
+    def bf16(a):
+        return torch.from_numpy(np.ascontiguousarray(a, np.float32)).to(
+            torch.bfloat16).to(torch.float64).numpy()
+
+    def gain(n):
+        return bf16(rng.uniform(0.5, 1.5, n))
+
+    linears = {}
+    for name, (o, i) in cfg.linear_shapes().items():
+        w = bf16(rng.standard_normal((o, i), np.float32) * 0.02)
+        t, a = fp.ternary_absmean(w)
+        linears[name] = TernaryLinear(t.astype(np.int8), float(a), gain(i))
+        del w, t
+    tensors = {}
+    for name, shp in cfg.tensor_shapes().items():
+        if name == "model.embeddings.weight":
+            tensors[name] = bf16(rng.standard_normal(shp, np.float32))
+        elif name == "model.lower_bounds":
+            tensors[name] = bf16(rng.standard_normal(shp, np.float32))
+        else:
+            tensors[name] = gain(shp[-1])
+    return LMParams(cfg, linears, tensors).check()
+
+
+def torch_float32_trace(params, ids):
+    """The torch backend in float32 (frozen trits * alpha), built without float64 copies of
+    the whole model; returns (logits float64, [residual after layer l])."""
+    import torch
+
+    from lava_llm.training.hgrn import HGRNBitForCausalLM
+
+    with torch.device("meta"):
+        model = HGRNBitForCausalLM(params.config)
+    model = model.to_empty(device="cpu").to(torch.float32)
+    with torch.no_grad():
+        for name, m in model.bitlinears().items():
+            lin = params.linears[name]
+            m.weight.copy_(torch.from_numpy(np.asarray(lin.trits, np.float32))
+                           * np.float32(lin.scale))
+            m.norm.weight.copy_(torch.from_numpy(np.asarray(lin.norm_weight, np.float32)))
+            m.frozen = True
+        sd = dict(model.named_parameters())
+        for name, t in params.tensors.items():
+            sd[name].copy_(torch.from_numpy(np.asarray(t, np.float32)))
+    res = []
+    hooks = [blk.register_forward_hook(lambda mod, inp, out: res.append(
+        out[0].detach().double().numpy())) for blk in model.model.layers]
+    emb = model.model.embeddings.weight.detach().double().numpy()[ids]
+    with torch.no_grad():
+        z, _ = model(torch.from_numpy(ids))
+    for h in hooks:
+        h.remove()
+    z = z.double().numpy()
+    del model, sd
+    gc.collect()
+    return z, [emb] + res
+
+
+def study(params, calib_ids, score_ids, label: str) -> dict:
+    from lava_llm.models.lm import export
+    from lava_llm.models.lm import fidelity as F
+
+    t0 = time.perf_counter()
+    pcts = sorted({p for _, p, _ in DESIGNS}, reverse=True)
+    calibs = dict(zip(pcts, export.calibrations(params, calib_ids, pcts, channels=True)))
+    z64, r64 = F.float_trace(params, score_ids)
+    top64 = z64.argmax(-1)
+    z32, r32 = torch_float32_trace(params, score_ids)
+    floor = float(F.logit_error(z32, z64).mean())
+
+    def row(name, z, r, extra=None):
+        e = F.logit_error(z, z64)
+        out = {"model": label, "design": name, "logit_err": float(e.mean()),
+               "x_floor": float(e.mean()) / floor, "top1_agree": float(np.mean(
+                   z.argmax(-1) == top64)),
+               "resid_err_per_layer": [F.rel_rms(a, b) for a, b in zip(r, r64)]}
+        out["resid_err_last"] = out["resid_err_per_layer"][-1]
+        L = len(r) - 1
+        out["resid_err_mid"] = out["resid_err_per_layer"][max(L // 2, 1)]
+        out.update(extra or {})
+        return out
+
+    rows = [row("float32 (floor)", z32, r32)]
+    del z32, r32
+    for name, pct, quant in DESIGNS:
+        t = time.perf_counter()
+        quant = dict(quant or {})
+        exact, wide = quant.pop("exact_luts", False), quant.pop("wide", False)
+        with contextlib.ExitStack() as stack:
+            if wide:
+                stack.enter_context(wide_formats())
+            qm = export.export_int(params, calibs[pct], quant or None)
+            if exact:
+                stack.enter_context(exact_luts())
+            z, r = F.int_trace(qm, score_ids)
+        rows.append(row(name, z, r, {"x_frac": qm["x_frac"], "seconds": time.perf_counter() - t}))
+        del qm, z, r
+        gc.collect()
+        print(f"  {label} {name}: logit err {rows[-1]['logit_err']:.4g} "
+              f"({rows[-1]['x_floor']:.3g}x floor), {rows[-1]['seconds']:.1f} s, "
+              f"RSS {rss_gb():.2f} GB", file=sys.stderr)
+    report = F.outlier_report(params, score_ids)
+    return {"rows": rows, "outliers": F.summarise_outliers(report), "floor": floor,
+            "seconds": time.perf_counter() - t0}
+
+
+def shipped_ids(T_cal=256, B_cal=8, T=64, B=4):
+    from lava_llm.models.lm.generate import LanguageModel
+
+    lm = LanguageModel.load()
+    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare" / \
+        "input.txt"
+    if not path.is_file():
+        return lm, None, None
+    text = path.read_text()
+    ids = lm.tokenizer.encode(text)
+    cal = ids[: B_cal * T_cal].reshape(B_cal, T_cal)
+    held = ids[int(0.9 * ids.size):][: B * T].reshape(B, T)
+    return lm, cal, held
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--layers", type=int, default=24)
+    ap.add_argument("--hidden", type=int, default=1024)
+    ap.add_argument("--vocab", type=int, default=32000)
+    ap.add_argument("--inter", type=int, default=2816)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--quick", action="store_true", help="4 layers, hidden 256, vocab 4000")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.layers, args.hidden, args.vocab, args.inter = 4, 256, 4000, 704
+    import torch
+
+    torch.set_num_threads(2)
+    t0 = time.perf_counter()
+    cfg_s = (f"{args.layers} layers, hidden {args.hidden}, vocab {args.vocab}, intermediate "
+             f"{args.inter}")
+    params = hf_like_params(args.layers, args.hidden, args.vocab, args.inter, args.seed)
+    n_params = sum(np.size(v.trits) for v in params.linears.values()) + sum(
+        np.size(v) for v in params.tensors.values())
+    print(f"random model ({cfg_s}, {n_params / 1e6:.0f}M parameters) built in "
+          f"{time.perf_counter() - t0:.0f} s, RSS {rss_gb():.2f} GB", file=sys.stderr)
+    rng = np.random.default_rng(args.seed + 1)
+    cal = rng.integers(0, args.vocab, (4, 64))
+    score = np.random.default_rng(args.seed + 2).integers(0, args.vocab, (4, 64))
+    big = study(params, cal, score, f"random {n_params / 1e6:.0f}M")
+    del params
+    gc.collect()
+    lm, cal_s, held = shipped_ids()
+    small = study(lm.params, cal_s, held, "shipped char") if cal_s is not None else None
+    cols = ["design", "logit_err", "x_floor", "top1_agree", "resid_err_mid",
+            "resid_err_last"]
+    cmd = "python -m benchmarks.lm_fidelity" + (" --quick" if args.quick else "") + (
+        "" if (args.layers, args.hidden, args.vocab, args.inter) in
+        ((24, 1024, 32000, 2816), (4, 256, 4000, 704)) else
+        f" --layers {args.layers} --hidden {args.hidden} --vocab {args.vocab} "
+        f"--inter {args.inter}")
+    wall = time.perf_counter() - t0
+    load = _loadavg()
+    note = (f"Random HF-style model: {cfg_s} ({n_params / 1e6:.0f}M parameters), seed "
+            f"{args.seed}, calibrated on 4x64 random ids, scored on 4x64 others. logit_err = "
+            f"mean per-token ||z - z64|| / ||z64 - mean z64||; x_floor = logit_err / the "
+            f"float32 run's; resid_err_* = relative RMS error of the residual stream after "
+            f"the middle / last layer. Whole run {wall:.0f} s, peak RSS "
+            f"{peak_rss_gb():.2f} GB, load average {load}.")
+    write_results("lm_fidelity", big["rows"], command=cmd, notes=note, columns=cols,
+                  extra={"config": cfg_s, "outliers": big["outliers"],
+                         "floor": big["floor"], "peak_rss_gb": peak_rss_gb(),
+                         "wall_s": wall})
+    if small is not None:
+        write_results("lm_fidelity_shipped", small["rows"], command=cmd, columns=cols,
+                      notes="Shipped char model (2 layers, hidden 128): calibrated on 8x256 "
+                            "characters of tinyshakespeare, scored on 4x64 from its last "
+                            "10 %; columns as in lm_fidelity.",
+                      extra={"outliers": small["outliers"], "floor": small["floor"]})
+    orows = []
+    for label, res in (("random", big), ("shipped", small)):
+        if res is None:
+            continue
+        for kind, st in res["outliers"].items():
+            orows.append({"model": label, "activation": kind, **st})
+    write_results("lm_outliers", orows, command=cmd,
+                  notes="Per BitLinear input (after its RMSNorm and gain: what is quantised) "
+                        "and per residual stream: max over median of the per-channel max "
+                        "|value|, and the kurtosis across channels per token (3 = Gaussian); "
+                        "median and max over layers. Computed by "
+                        "lava_llm.models.lm.fidelity.outlier_report on the scored ids.")
+    return 0
+
+
+def _loadavg() -> str:
+    import os
+
+    try:
+        return " ".join(f"{v:.1f}" for v in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
