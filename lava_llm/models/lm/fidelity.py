@@ -124,3 +124,46 @@ def summarise_outliers(report: dict) -> dict:
                      "kurtosis_median": float(np.median(ku)), "kurtosis_max": float(ku.max()),
                      "outlier_channels_max": int(max(s["outlier_channels"] for s in sts))}
     return out
+
+
+def main(argv=None) -> int:
+    """``python -m lava_llm.models.lm.fidelity [CHECKPOINT] [--text FILE]``: the outlier report
+    of a lava-llm checkpoint or HF folder (default: the shipped model) as JSON, on the text's
+    tokens (at most ``--tokens``, rows of 64) or on seeded random ids."""
+    import argparse
+    import json
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m lava_llm.models.lm.fidelity",
+                                 description="Activation-outlier report of an LM checkpoint.")
+    ap.add_argument("checkpoint", nargs="?", default=None)
+    ap.add_argument("--text", default=None, help="UTF-8 text to run (default: random ids)")
+    ap.add_argument("--tokens", type=int, default=256, help="tokens to run (default 256)")
+    ap.add_argument("--full", action="store_true", help="every layer, not the summary")
+    args = ap.parse_args(argv)
+    try:
+        from lava_llm import validation as V
+        from lava_llm.models.lm.cli import load_model
+        from lava_llm.models.lm.tokenizer import read_text_file
+
+        n = V.check_int("--tokens", args.tokens, 2, 1 << 16)
+        lm = load_model(args.checkpoint, calib_ids=np.zeros((1, 2), np.int64))
+        if args.text is not None:
+            if lm.tokenizer is None:
+                raise ValueError("--text: this checkpoint has no tokenizer")
+            ids = lm.tokenizer.encode(read_text_file(args.text), what=f"--text {args.text}")
+            ids = ids[:n]
+        else:
+            ids = np.random.default_rng(0).integers(0, lm.config.vocab_size, n)
+        T = min(64, ids.size)
+        ids = ids[: ids.size // T * T].reshape(-1, T)
+        rep = outlier_report(lm.params, ids)
+    except (ValueError, FileNotFoundError, TypeError) as exc:
+        print(f"lava_llm.models.lm.fidelity: error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(rep if args.full else summarise_outliers(rep), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -148,3 +148,20 @@ def test_outlier_report_finds_an_injected_outlier_channel(model):
     assert len(rep["residual"]) == CFG.num_layers + 1
     summ = F.summarise_outliers(rep)
     assert summ["gate_proj"]["max_over_median_max"] == st["max_over_median"]
+
+
+def test_outlier_report_command(tmp_path, capsys):
+    import json
+
+    text = tmp_path / "t.txt"
+    text.write_text("ROMEO:\nBut soft, what light through yonder window breaks?\n" * 4)
+    assert F.main([str(tmp_path / "none")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert F.main(["--text", str(text), "--tokens", "128"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"i_proj", "f_proj", "g_proj", "o_proj", "gate_proj", "down_proj",
+                        "lm_head", "residual"}
+    assert out["down_proj"]["kurtosis_max"] > 3
+    (tmp_path / "e.txt").write_text("")
+    assert F.main(["--text", str(tmp_path / "e.txt")]) == 2
+    assert "empty" in capsys.readouterr().err
