@@ -52,8 +52,11 @@ def stream_bits(lm, ids, backend: str = "engine", *, chunk: int = 256,
     x, y = ids[:-1], ids[1:]
     if backend in ("sim-float", "sim-fixed"):
         logits = _lava_logits(lm, x, backend, progress)
-        lp = _log_softmax(logits)
-        return float(-lp[np.arange(y.size), y].sum() / np.log(2))
+        total = 0.0
+        for s in range(0, x.size, chunk):   # the engine's reduction order: equal sums
+            lp = _log_softmax(logits[s:s + chunk])
+            total -= lp[np.arange(lp.shape[0]), y[s:s + chunk]].sum()
+        return float(total / np.log(2))
     if backend == "engine":
         from lava_llm.models.lm import engine
 
