@@ -109,6 +109,6 @@ def run(args) -> dict:
     keep = ("text", "token_ids", "stopped", "tokens_per_s", "time_to_first_token_s",
             "backend", "total_s", "startup_s", "leaf_processes", "granularity")
     if on_token is not None:
-        print()
+        print(stream.finish())
         keep = keep[1:]   # the text has just been shown
     return {k: out[k] for k in keep if k in out}

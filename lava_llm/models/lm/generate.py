@@ -318,3 +318,12 @@ class TextStream:
             return ""
         new, self.shown = text[len(self.shown):], text
         return new
+
+    def finish(self) -> str:
+        """The text not shown yet at the end (a held-back or re-segmented tail)."""
+        if self.tokenizer is None:
+            return ""
+        text = self.tokenizer.decode(self.ids)
+        rest = text[len(self.shown):] if text.startswith(self.shown) else ""
+        self.shown = text if rest else self.shown
+        return rest

@@ -115,5 +115,28 @@ def test_text_stream_joins_subwords(tmp_path):
     tok = HFTokenizer(H.train_bpe(tmp_path / "bpe"))
     ids = tok.encode("the old dog ran to the red barn.")[1:]
     st = TextStream(tok)
-    assert "".join(st.push(i) for i in ids) == tok.decode(ids)
+    assert "".join(st.push(i) for i in ids) + st.finish() == tok.decode(ids)
+    assert st.finish() == ""
     assert "".join(TextStream(None).push(i) for i in (3, 4)) == "3 4 "
+
+
+def test_text_stream_holds_back_split_characters(tmp_path):
+    # byte-level BPE: a multi-byte character spans several tokens; no piece shows U+FFFD
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    from lava_llm.models.lm.tokenizer import HFTokenizer
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(H.corpus(40), trainers.BpeTrainer(
+        vocab_size=300, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.save(str(tmp_path / "tokenizer.json"))
+    hf = HFTokenizer(tmp_path)
+    ids = hf.encode("the caf\u00e9 \u4e2d\u6587 cat")
+    # some prefix ends inside a character (so the hold-back is exercised)
+    assert any("\ufffd" in hf.decode(ids[:k]) for k in range(1, ids.size))
+    st = TextStream(hf)
+    pieces = [st.push(i) for i in ids]
+    assert not any("\ufffd" in p for p in pieces)
+    assert "".join(pieces) + st.finish() == "the caf\u00e9 \u4e2d\u6587 cat"
