@@ -25,7 +25,9 @@ residual stream after each layer. Plus the activation-outlier summary of both mo
 
 Run: ``python -m benchmarks.lm_fidelity`` (``--layers/--hidden/--vocab/--inter`` for another
 config, ``--quick`` for a 4-layer hidden-256 smoke run). Writes ``lm_fidelity``,
-``lm_fidelity_shipped`` and ``lm_outliers`` in ``benchmarks/results/``.
+``lm_fidelity_shipped`` and ``lm_outliers`` in ``benchmarks/results/``; ``--breakdown-only``
+writes ``lm_fidelity_layer0`` (the error of each quantity in the first layer of a hidden-1024
+model, dynamic int8, with shipped/wide formats and shipped/exact LUTs).
 """
 from __future__ import annotations
 
@@ -255,6 +257,61 @@ def study(params, calib_ids, score_ids, label: str) -> dict:
             "seconds": time.perf_counter() - t0}
 
 
+def first_layer_breakdown(hidden=1024, inter=2816, vocab=1000, seed=0) -> list[dict]:
+    """Relative RMS error against float64 of each quantity in the first layer of a random
+    hidden-1024 model, dynamic int8, with shipped / wide formats and shipped / exact LUTs."""
+    from lava_llm import fixed_point as fp
+    from lava_llm.models.lm import export
+    from lava_llm.models.lm import fidelity as F
+    from lava_llm.processes.gated_recurrence import kernels as gk
+    from lava_llm.processes.lm_blocks import kernels as lk
+
+    params = hf_like_params(1, hidden, vocab, inter, seed)
+    cal = np.random.default_rng(seed + 1).integers(0, vocab, (4, 64))
+    ids = np.random.default_rng(seed + 2).integers(0, vocab, (4, 64))
+    calib = export.calibrate(params, cal)
+    fm = export.float_model(params)
+    eps = fm["eps"]
+    Lf = fm["layers"][0]
+    xf = fm["emb"][ids]
+    af = lk.rms_norm(xf, Lf["attn_norm"], eps)
+    fi, ff, fg = gk.mixer_pre_float(xf, Lf, eps)
+    hf = gk.mlgru_float(fi, ff, np.zeros((ids.shape[0], hidden)), None)
+    of = lk.rms_norm(fg, Lf["g_norm"], eps) * lk.silu(hf)
+    q8f, _ = fp.int8_absmax_per_token(lk.rms_norm(of, Lf["o"].norm_weight, eps))
+    x1f = gk.mixer_post_float(xf, hf, fg, Lf, eps)
+    rows = {k: {"quantity": k} for k in ("attn-norm output a", "i/f/g pre-activations",
+                                         "MLGRU state h", "o_proj input",
+                                         "o_proj int8 codes differing", "residual after mixer")}
+    for mode in ("shipped", "wide", "exact LUTs", "wide + exact LUTs"):
+        with contextlib.ExitStack() as stack:
+            if "wide" in mode:
+                stack.enter_context(wide_formats())
+            if "exact" in mode:
+                stack.enter_context(exact_luts())
+            qm = export.export_int(params, calib, {"act": "dynamic"})
+            P, Lq = gk.P, qm["layers"][0]
+            xq = qm["emb"][ids]
+            aq = lk.int_norm(xq, Lq["attn_norm"])
+            qi, qf, qg = gk.mixer_pre_int(xq, Lq)
+            hq = gk.mlgru_int(qi, qf, np.zeros((ids.shape[0], hidden), np.int64), None)
+            oq = fp.saturate(fp.rshift(lk.int_norm(qg, Lq["g_norm"])
+                                       * fp.silu_fixed(hq, P, P), P), fp.MSG_BITS)
+            lo = Lq["o"]
+            q8i, _ = lk.int_dynamic_quant(lk.int_rms_norm(oq, lo["in_frac"], lo["wm"], lo["ws"],
+                                                          lo["eps_q"]))
+            x1q = gk.mixer_post_int(xq, hq, qg, Lq)
+            u = 2.0 ** -P
+            rows["attn-norm output a"][mode] = F.rel_rms(aq * u, af)
+            rows["i/f/g pre-activations"][mode] = F.rel_rms(
+                np.stack([qi, qf, qg]) * u, np.stack([fi, ff, fg]))
+            rows["MLGRU state h"][mode] = F.rel_rms(hq * u, hf)
+            rows["o_proj input"][mode] = F.rel_rms(oq * u, of)
+            rows["o_proj int8 codes differing"][mode] = float(np.mean(q8i != q8f))
+            rows["residual after mixer"][mode] = F.rel_rms(x1q * 2.0 ** -qm["x_frac"], x1f)
+    return list(rows.values())
+
+
 def shipped_ids(T_cal=256, B_cal=8, T=64, B=4):
     from lava_llm.models.lm.generate import LanguageModel
 
@@ -278,7 +335,20 @@ def main(argv=None) -> int:
     ap.add_argument("--inter", type=int, default=2816)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--quick", action="store_true", help="4 layers, hidden 256, vocab 4000")
+    ap.add_argument("--breakdown-only", action="store_true",
+                    help="only the first-layer error breakdown (lm_fidelity_layer0)")
     args = ap.parse_args(argv)
+    if args.breakdown_only:
+        rows = first_layer_breakdown(seed=args.seed)
+        write_results("lm_fidelity_layer0", rows,
+                      command="python -m benchmarks.lm_fidelity --breakdown-only",
+                      notes="First layer of a random HF-style model (hidden 1024, intermediate "
+                            "2816, vocab 1000, 1 layer; as lm_fidelity's), dynamic int8 "
+                            "quantiser, 4x64 random ids: relative RMS error against float64 "
+                            "(the int8 row: fraction of the o_proj input's int8 codes that "
+                            "differ from float64's). shipped = the shipped formats and LUTs; "
+                            "wide / exact LUTs = the diagnostics of lm_fidelity.")
+        return 0
     if args.quick:
         args.layers, args.hidden, args.vocab, args.inter = 4, 256, 4000, 704
     import torch
