@@ -46,25 +46,11 @@ def add_arguments(parser) -> None:
 
 
 def load_model(folder, calib_ids=None):
-    """``--checkpoint``: a lava-llm checkpoint (default: the shipped one) or an HF folder."""
-    from pathlib import Path
+    """``--checkpoint``: a lava-llm checkpoint (default: the shipped one) or an HF folder
+    (:func:`lava_llm.models.lm.generate.load_model`)."""
+    from lava_llm.models.lm.generate import load_model as _load_model
 
-    from lava_llm.models.lm.generate import LanguageModel
-
-    if folder is not None:
-        from lava_llm.models.lm import hf_import
-
-        if hf_import.is_hf_checkpoint(folder):
-            import sys
-
-            # load_params also checks the checkpoint's epsilon against the library's
-            print(f"note: {folder} is an HF folder without a fixed-point calibration: "
-                  f"calibrating on random token ids now (convert it once with "
-                  f"python -m lava_llm.models.lm.hf_import to cache one)", file=sys.stderr)
-            return LanguageModel.from_hf(folder, calib_ids=calib_ids)
-        if not Path(folder).exists():
-            raise FileNotFoundError(f"--checkpoint {folder}: folder does not exist")
-    return LanguageModel.load(folder)
+    return _load_model(folder, calib_ids=calib_ids)
 
 
 _load = load_model

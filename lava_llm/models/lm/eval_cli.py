@@ -27,7 +27,7 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> dict:
-    from lava_llm.models.lm.cli import load_model
+    from lava_llm.models.lm.generate import load_model
     from lava_llm.models.lm.evaluate import evaluate_text
     from lava_llm.models.lm.tokenizer import read_text_file
 

@@ -143,7 +143,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     try:
         from lava_llm import validation as V
-        from lava_llm.models.lm.cli import load_model
+        from lava_llm.models.lm.generate import load_model
         from lava_llm.models.lm.tokenizer import read_text_file
 
         n = V.check_int("--tokens", args.tokens, 2, 1 << 16)

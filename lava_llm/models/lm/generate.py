@@ -280,6 +280,29 @@ class LanguageModel:
         return _timing(out, n_new, ttft, total)
 
 
+def load_model(folder=None, calib_ids=None) -> LanguageModel:
+    """A lava-llm checkpoint folder (default: the shipped one) or an HF ``HGRNBitForCausalLM``
+    folder (then calibrated on ``calib_ids``, default seeded random ids), with its tokenizer.
+    FileNotFoundError naming ``--checkpoint`` for a missing folder."""
+    from pathlib import Path
+
+    if folder is not None:
+        from lava_llm.models.lm import hf_import
+
+        if hf_import.is_hf_checkpoint(folder):
+            import sys
+
+            if calib_ids is None:
+                print(f"note: {folder} is an HF folder without a fixed-point calibration: "
+                      f"calibrating on random token ids now (convert it once with "
+                      f"lava-llm import-hf to cache one)", file=sys.stderr)
+            # load_params also checks the checkpoint's epsilon against the library's
+            return LanguageModel.from_hf(folder, calib_ids=calib_ids)
+        if not Path(folder).exists():
+            raise FileNotFoundError(f"--checkpoint {folder}: folder does not exist")
+    return LanguageModel.load(folder)
+
+
 def _timing(out: dict, n_new: int, ttft: float, total: float) -> dict:
     decode = total - ttft
     out.update(time_to_first_token_s=ttft, total_s=total,
