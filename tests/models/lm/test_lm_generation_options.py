@@ -140,3 +140,18 @@ def test_text_stream_holds_back_split_characters(tmp_path):
     pieces = [st.push(i) for i in ids]
     assert not any("\ufffd" in p for p in pieces)
     assert "".join(pieces) + st.finish() == "the caf\u00e9 \u4e2d\u6587 cat"
+
+
+@pytest.mark.slow
+def test_top_p_in_the_fine_grained_readout():
+    # the fine form's Readout neuron gets top_p too (LMHead aliases its Vars)
+    from lava_llm.models.lm.config import LMConfig
+    from lava_llm.models.lm.params import random_params
+
+    small = LanguageModel(random_params(LMConfig(vocab_size=30, hidden_size=16, num_layers=1,
+                                                 intermediate_size=32), 2))
+    kw = dict(temperature=1.5, top_p=0.6, seed=9)
+    eng = small.generate([1, 2, 3], 5, backend="engine", **kw)
+    fine = small.generate([1, 2, 3], 5, backend="sim-fixed", granularity="fine", **kw)
+    assert list(fine["token_ids"]) == list(eng["token_ids"])
+    assert np.array_equal(fine["logits_raw"], eng["logits_raw"])
