@@ -266,24 +266,15 @@ class LMHead(ValidatedProcess):
         vocab, H = np.shape(trits)
         temperature, top_k = lk.check_sampling(temperature, top_k, vocab,
                                                fixed=head_int is not None)
-        n_prompt = V.check_int("n_prompt", n_prompt, 1)
-        n_steps = V.check_int("n_steps", n_steps, n_prompt)
-        seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
+        n_prompt, n_steps, seed = _check_steps(n_prompt, n_steps, seed)
         eps = V.check_positive("eps", eps)
         top_p = lk.check_top_p(top_p)
         super().__init__(shape=(vocab,), name=name, log_config=log_config)
         self.a_in = InPort(shape=(H,))
         self.s_out = OutPort(shape=(1,))
-        self.n_prompt = Var(shape=(1,), init=np.array([n_prompt]))
-        self.t = Var(shape=(1,), init=np.zeros(1, np.int64))
-        self.tokens = Var(shape=(n_steps,), init=np.zeros(n_steps, np.int64))
-        self.logits = Var(shape=(vocab,), init=np.zeros(vocab))
-        hist = n_steps if record_logits else 1
-        self.logits_hist = Var(shape=(hist, vocab), init=np.zeros((hist, vocab)))
-        self.prng = Var(shape=(1,), init=fp.prng_states(seed, (1,)).astype(np.int64))
-        self.temperature = Var(shape=(1,), init=np.array([temperature]))
-        self.top_k = Var(shape=(1,), init=np.array([top_k]))
-        self.top_p = Var(shape=(1,), init=np.array([top_p]))
+        _add_sampler_vars(self, vocab=vocab, n_prompt=n_prompt, n_steps=n_steps,
+                          record_logits=record_logits, seed=seed, temperature=temperature,
+                          top_k=top_k, top_p=top_p)
         self.eps = Var(shape=(1,), init=np.array([eps]))
         q = head_int or {}
         vl.add_norm_vars(self, "norm", head_float["norm"], q.get("norm"))
@@ -316,19 +307,36 @@ class Readout(ValidatedProcess):
         # Either model may be chosen at compile time: the fixed sampler's range holds.
         temperature, top_k = lk.check_sampling(temperature, top_k, vocab, fixed=True)
         top_p = lk.check_top_p(top_p)
-        n_prompt = V.check_int("n_prompt", n_prompt, 1)
-        n_steps = V.check_int("n_steps", n_steps, n_prompt)
-        seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
+        n_prompt, n_steps, seed = _check_steps(n_prompt, n_steps, seed)
         super().__init__(shape=(vocab,), name=name, log_config=log_config)
         self.a_in = InPort(shape=(vocab,))
         self.s_out = OutPort(shape=(1,))
-        self.n_prompt = Var(shape=(1,), init=np.array([n_prompt]))
-        self.t = Var(shape=(1,), init=np.zeros(1, np.int64))
-        self.tokens = Var(shape=(n_steps,), init=np.zeros(n_steps, np.int64))
-        self.logits = Var(shape=(vocab,), init=np.zeros(vocab))
-        hist = n_steps if record_logits else 1
-        self.logits_hist = Var(shape=(hist, vocab), init=np.zeros((hist, vocab)))
-        self.prng = Var(shape=(1,), init=fp.prng_states(seed, (1,)).astype(np.int64))
-        self.temperature = Var(shape=(1,), init=np.array([temperature]))
-        self.top_k = Var(shape=(1,), init=np.array([top_k]))
-        self.top_p = Var(shape=(1,), init=np.array([top_p]))
+        _add_sampler_vars(self, vocab=vocab, n_prompt=n_prompt, n_steps=n_steps,
+                          record_logits=record_logits, seed=seed, temperature=temperature,
+                          top_k=top_k, top_p=top_p)
+
+
+def _check_steps(n_prompt, n_steps, seed) -> tuple[int, int, int]:
+    """The step counts and seed of a sampling Process (:class:`LMHead`, :class:`Readout`)."""
+    n_prompt = V.check_int("n_prompt", n_prompt, 1)
+    n_steps = V.check_int("n_steps", n_steps, n_prompt)
+    seed = V.check_int("seed", seed, 0, (1 << 63) - 1)
+    return n_prompt, n_steps, seed
+
+
+def _add_sampler_vars(proc, *, vocab: int, n_prompt: int, n_steps: int, record_logits: bool,
+                      seed: int, temperature: float, top_k: int, top_p: float) -> None:
+    """The sampler's state and settings, declared once for :class:`LMHead` and its
+    fine-grained :class:`Readout` (whose Vars the head aliases): ``n_prompt``, ``t``,
+    ``tokens``, ``logits``, ``logits_hist`` (every step or only the last), the xorshift32
+    state ``prng`` and ``temperature`` / ``top_k`` / ``top_p``."""
+    proc.n_prompt = Var(shape=(1,), init=np.array([n_prompt]))
+    proc.t = Var(shape=(1,), init=np.zeros(1, np.int64))
+    proc.tokens = Var(shape=(n_steps,), init=np.zeros(n_steps, np.int64))
+    proc.logits = Var(shape=(vocab,), init=np.zeros(vocab))
+    hist = n_steps if record_logits else 1
+    proc.logits_hist = Var(shape=(hist, vocab), init=np.zeros((hist, vocab)))
+    proc.prng = Var(shape=(1,), init=fp.prng_states(seed, (1,)).astype(np.int64))
+    proc.temperature = Var(shape=(1,), init=np.array([temperature]))
+    proc.top_k = Var(shape=(1,), init=np.array([top_k]))
+    proc.top_p = Var(shape=(1,), init=np.array([top_p]))
