@@ -103,10 +103,10 @@ def set_threads(n: int | None, *, torch_too: bool | None = None) -> dict:
 
     import numba
 
+    from lava_llm import numba_threads
     from lava_llm import validation as V
-    from lava_llm.processes.ternary_dense.kernels import launch_threads
 
-    launch_threads()   # before numba.config/set_num_threads: keeps Lava's fork start method
+    numba_threads.start()  # before numba.config/set_num_threads: keeps Lava's fork start method
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     limit = min(int(cores or 1), int(numba.config.NUMBA_NUM_THREADS))

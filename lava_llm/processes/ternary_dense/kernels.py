@@ -205,14 +205,6 @@ def pack_ternary(trits) -> PackedTernary:
     return trits if isinstance(trits, PackedTernary) else PackedTernary.from_trits(trits)
 
 
-def launch_threads():
-    """Start numba's thread pool once (:func:`lava_llm.numba_threads.start`: Lava can still
-    choose its ``fork`` start method afterwards)."""
-    from lava_llm import numba_threads
-
-    numba_threads.start()
-
-
 def _compiled():
     """The numba kernels (:mod:`lava_llm._ternary_numba`, imported on first use; compiled
     once and cached on disk by numba). They live outside this Process folder because Lava
@@ -221,7 +213,9 @@ def _compiled():
     if _KERNELS is None:
         import numba
 
-        launch_threads()
+        from lava_llm import numba_threads
+
+        numba_threads.start()   # Lava may still choose its fork start method after
 
         from lava_llm import _ternary_numba as pn
 
