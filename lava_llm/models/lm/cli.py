@@ -45,17 +45,6 @@ def add_arguments(parser) -> None:
                         "tokenizer's end-of-sequence token")
 
 
-def load_model(folder, calib_ids=None):
-    """``--checkpoint``: a lava-llm checkpoint (default: the shipped one) or an HF folder
-    (:func:`lava_llm.models.lm.generate.load_model`)."""
-    from lava_llm.models.lm.generate import load_model as _load_model
-
-    return _load_model(folder, calib_ids=calib_ids)
-
-
-_load = load_model
-
-
 def parse_ids(text: str, what: str) -> list[int]:
     """``'i,j,k'`` -> ``[i, j, k]``; ValueError naming ``what`` otherwise."""
     try:
@@ -68,6 +57,7 @@ def parse_ids(text: str, what: str) -> list[int]:
 
 def run(args) -> dict:
     from lava_llm.models.lm.engine import set_threads
+    from lava_llm.models.lm.generate import load_model
 
     set_threads(getattr(args, "threads", None), torch_too=args.backend == "torch")
     lm = load_model(args.checkpoint)
