@@ -66,9 +66,9 @@ def _lm_report(args) -> dict:
 
     from lava_llm.loihi2 import lm as L
     from lava_llm.loihi2.graph import map_network
-    from lava_llm.models.lm.cli import _load
+    from lava_llm.models.lm.generate import load_model
 
-    model = _load(args.checkpoint)
+    model = load_model(args.checkpoint)
     V = model.config.vocab_size
     if args.prompt is None:
         ids = np.random.default_rng(args.seed).integers(0, V, 32)
