@@ -75,6 +75,22 @@ def row_dot(prow, x, xs, lane):
     return total - xs
 
 
+@njit(cache=True)
+def to_int8_padded(x, out):
+    """Copy the integer rows ``x`` (N, n) into the zero-padded int8 rows ``out`` (N, n_pad)
+    in one pass; False (``out`` partly written) when a value is outside [-128, 127]."""
+    N, n = x.shape
+    for t in range(N):
+        for j in range(n):
+            v = x[t, j]
+            if v < -128 or v > 127:
+                return False
+            out[t, j] = v
+        for j in range(n, out.shape[1]):
+            out[t, j] = 0
+    return True
+
+
 @njit(cache=True, error_model="numpy")
 def xsum(x):
     s = np.int64(0)

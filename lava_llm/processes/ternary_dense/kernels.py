@@ -220,7 +220,8 @@ def _compiled():
         from lava_llm import _ternary_numba as pn
 
         _KERNELS = {"vec_par": pn.matvec_par, "vec_ser": pn.matvec_ser,
-                    "mat_par": pn.matmat_par, "mat_ser": pn.matmat_ser, "numba": numba}
+                    "mat_par": pn.matmat_par, "mat_ser": pn.matmat_ser,
+                    "to_int8": pn.to_int8_padded, "numba": numba}
     return _KERNELS
 
 
@@ -271,8 +272,13 @@ class ThreadPolicy:
         self.calls = 0
 
     def cost(self, parallel: bool) -> float:
-        h = self.hist[parallel]
-        return float(np.median(h)) if h else float("nan")
+        # the median of at most ``window`` floats: a sort of a short list (np.median costs
+        # ~12 us a call, more than a 1024 x 1024 matvec's wrapper should)
+        h = sorted(self.hist[parallel])
+        n = len(h)
+        if not n:
+            return float("nan")
+        return h[n // 2] if n % 2 else 0.5 * (h[n // 2 - 1] + h[n // 2])
 
     def choose(self) -> bool:
         self.calls += 1
@@ -295,10 +301,32 @@ class ThreadPolicy:
             self.explore = min(2 * self.explore, self.max_explore) if lost else self.base
 
 
-POLICY = ThreadPolicy()
+class ThreadPolicies:
+    """One :class:`ThreadPolicy` per matrix shape and call kind (one token or several): a
+    small matrix and a large one, or decode and prefill, win with different modes (the
+    threaded kernel's fixed cost, ~5-10 us for the launch and the barrier, is a large part
+    of a 1024 x 1024 decode call and nothing for the 32000-row head)."""
+
+    def __init__(self, **kw):
+        self.kw = kw
+        self.by_key: dict = {}
+
+    def get(self, key) -> ThreadPolicy:
+        pol = self.by_key.get(key)
+        if pol is None:
+            pol = self.by_key[key] = ThreadPolicy(**self.kw)
+        return pol
+
+    @property
+    def calls(self) -> int:
+        return sum(p.calls for p in self.by_key.values())
 
 
-def packed_matvec(x_q, packed: PackedTernary, parallel: bool | None = None) -> np.ndarray:
+POLICY = ThreadPolicies()
+
+
+def packed_matvec(x_q, packed: PackedTernary, parallel: bool | None = None, *,
+                  _fallback: bool = False) -> np.ndarray:
     """``W_t @ x`` over the last axis of int8-valued ``x_q`` (any leading axes) with the
     compiled packed kernel; exact int64. ``x_q`` outside [-128, 127] raises ValueError (use
     :func:`ternary_matvec`, which falls back to the exact reference).
@@ -306,8 +334,10 @@ def packed_matvec(x_q, packed: PackedTernary, parallel: bool | None = None) -> n
     ``parallel``: True / False force the threaded (numba ``prange`` over output rows) / the
     one-thread kernel; None (default) uses one thread for matrices under
     :data:`PARALLEL_MIN_TRITS`, with one numba thread or off the main thread, and otherwise
-    lets :data:`POLICY` pick the faster of the two by measured speed. The result is the same
-    integer array in every mode."""
+    lets :data:`POLICY` (one :class:`ThreadPolicy` per matrix shape and call kind) pick the
+    faster of the two by measured speed. The result is the same integer array in every
+    mode. (``_fallback``: return None instead of raising for values outside int8, for
+    :func:`ternary_matvec`.)"""
     x_q = np.asarray(x_q)
     R, n = packed.shape
     if x_q.shape[-1:] != (n,):
@@ -315,26 +345,38 @@ def packed_matvec(x_q, packed: PackedTernary, parallel: bool | None = None) -> n
     lead = x_q.shape[:-1]
     x2 = x_q.reshape(-1, n)
     N = x2.shape[0]
-    if N and (x2.min() < _INT8_MIN or x2.max() > _INT8_MAX):
-        raise ValueError("x_q must be int8-valued for the packed kernel")
     k = _compiled()
+    n_pad = packed.n_pad
+    if x2.dtype == np.int8 and n == n_pad:
+        xp = np.ascontiguousarray(x2)
+    else:
+        if x2.dtype.kind not in "iu":
+            if N and not np.array_equal(x2, np.round(x2)):
+                raise ValueError("x_q must be int8-valued for the packed kernel")
+            x2 = x2.astype(np.int64)
+        xp = np.empty((N, n_pad), np.int8)
+        if not k["to_int8"](x2, xp):
+            if _fallback:
+                return None
+            raise ValueError("x_q must be int8-valued for the packed kernel")
     adaptive = parallel is None and _use_threads(k, R * n)
-    par = POLICY.choose() if adaptive else bool(parallel)
     if adaptive:
         import time
 
+        pol = POLICY.get((R, n, N == 1))
+        par = pol.choose()
         t_start = time.perf_counter()
+    else:
+        par = bool(parallel)
     out = np.empty((N, R), np.int64)
-    n_pad = packed.n_pad
-    for t0 in range(0, N, TOKEN_TILE):
-        xt = np.zeros((min(TOKEN_TILE, N - t0), n_pad), np.int8)
-        xt[:, :n] = x2[t0:t0 + TOKEN_TILE]
-        if xt.shape[0] == 1:
-            k["vec_par" if par else "vec_ser"](packed.data, xt[0], out[t0])
-        else:
-            k["mat_par" if par else "mat_ser"](packed.data, xt, out[t0:t0 + xt.shape[0]])
+    if N == 1:
+        k["vec_par" if par else "vec_ser"](packed.data, xp[0], out[0])
+    else:
+        for t0 in range(0, N, TOKEN_TILE):
+            k["mat_par" if par else "mat_ser"](packed.data, xp[t0:t0 + TOKEN_TILE],
+                                               out[t0:t0 + TOKEN_TILE])
     if adaptive:
-        POLICY.record(par, (time.perf_counter() - t_start) * 1e9 / max(1, R * n * N))
+        pol.record(par, (time.perf_counter() - t_start) * 1e9 / max(1, R * n * N))
     return out.reshape(lead + (R,))
 
 
@@ -349,7 +391,11 @@ def ternary_matvec(x_q: np.ndarray, trits) -> np.ndarray:
     """
     if isinstance(trits, PackedTernary):
         x = np.asarray(x_q)
-        if x.size == 0 or (x.min() >= _INT8_MIN and x.max() <= _INT8_MAX):
+        if x.dtype.kind in "iu":        # one pass checks the range and packs the inputs
+            out = packed_matvec(x, trits, _fallback=True)
+            if out is not None:
+                return out
+        elif x.size == 0 or (x.min() >= _INT8_MIN and x.max() <= _INT8_MAX):
             return packed_matvec(x, trits)
         return ternary_matvec_naive(x, trits.to_trits())
     return ternary_matvec_naive(x_q, trits)

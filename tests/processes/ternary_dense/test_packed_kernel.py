@@ -126,7 +126,7 @@ def test_default_mode_is_exact_whatever_the_policy_picks(monkeypatch):
     p = td.PackedTernary.from_trits(w)
     x = rng.integers(-128, 128, (2, 1100))
     want = td.ternary_matvec_naive(x, w)
-    monkeypatch.setattr(td, "POLICY", td.ThreadPolicy(explore=2, window=2))
+    monkeypatch.setattr(td, "POLICY", td.ThreadPolicies(explore=2, window=2))
     for _ in range(5):
         np.testing.assert_array_equal(td.packed_matvec(x[:1], p), want[:1])
         np.testing.assert_array_equal(td.packed_matvec(x, p), want)
