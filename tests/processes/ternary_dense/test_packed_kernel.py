@@ -65,6 +65,13 @@ def test_leading_axes_and_ternary_matvec_dispatch():
         td.packed_matvec(big, p)
     with pytest.raises(ValueError, match="inputs"):
         td.packed_matvec(x[..., :299], p)
+    with pytest.raises(ValueError, match="int8-valued"):   # not silently truncated
+        td.packed_matvec(x + 0.5, p)
+    # int8 rows of a whole number of blocks go to the kernel without a copy
+    w2 = rng.integers(-1, 2, (5, 512)).astype(np.int8)
+    x8 = rng.integers(-128, 128, (3, 512)).astype(np.int8)
+    np.testing.assert_array_equal(td.packed_matvec(x8, td.PackedTernary.from_trits(w2)),
+                                  plain_loop(x8, w2))
 
 
 @pytest.mark.parametrize("rows,n_in", [(1, 1), (5, 3), (7, 257), (13, 1001)])
