@@ -23,7 +23,7 @@ def rshift_nearest(x: np.ndarray, n: int) -> np.ndarray:
 
 
 @njit(cache=True, error_model="numpy")
-def _rshift1(v, n):
+def rshift1(v, n):
     # rshift(v, n) "nearest" for one int64 and n >= 0
     if n == 0:
         return v
@@ -34,25 +34,31 @@ def _rshift1(v, n):
 @njit(cache=True, error_model="numpy")
 def _shift1(v, n):
     # fixed_point.shift for one value: left for n >= 0, rounding right otherwise
-    return v << n if n >= 0 else _rshift1(v, -n)
+    return v << n if n >= 0 else rshift1(v, -n)
+
+
+@njit(cache=True, error_model="numpy")
+def rsqrt1(v, in_frac, out_frac, table, index_bits, table_frac):
+    # rsqrt_fixed of one int64 value
+    n_idx = np.int64(3) << np.int64(index_bits)
+    x = max(v, np.int64(1))
+    b, t = np.int64(0), x           # bit_length
+    while t > 0:
+        b += 1
+        t >>= 1
+    e = b - 1
+    two_k = e - (e & 1)
+    ub = _shift1(x, index_bits - two_k)
+    if two_k > index_bits:
+        ub = x >> (two_k - index_bits)
+    idx = min(max(ub - (np.int64(1) << np.int64(index_bits)), np.int64(0)), n_idx - 1)
+    return _shift1(table[idx], out_frac - table_frac + in_frac // 2 - two_k // 2)
 
 
 @njit(cache=True, error_model="numpy")
 def _rsqrt_flat(v, in_frac, out_frac, table, index_bits, table_frac, out):
-    n_idx = np.int64(3) << np.int64(index_bits)
     for i in range(v.size):
-        x = max(v[i], np.int64(1))
-        b, t = np.int64(0), x           # bit_length
-        while t > 0:
-            b += 1
-            t >>= 1
-        e = b - 1
-        two_k = e - (e & 1)
-        ub = _shift1(x, index_bits - two_k)
-        if two_k > index_bits:
-            ub = x >> (two_k - index_bits)
-        idx = min(max(ub - (np.int64(1) << np.int64(index_bits)), np.int64(0)), n_idx - 1)
-        out[i] = _shift1(table[idx], out_frac - table_frac + in_frac // 2 - two_k // 2)
+        out[i] = rsqrt1(v[i], in_frac, out_frac, table, index_bits, table_frac)
 
 
 def rsqrt_fixed(v: np.ndarray, in_frac: int, out_frac: int, table: np.ndarray,

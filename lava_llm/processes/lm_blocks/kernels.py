@@ -100,10 +100,32 @@ def int_linear_acc(q, trits) -> np.ndarray:
 def int_rms_norm(x, x_frac: int, wm, ws: int, eps_q: int) -> np.ndarray:
     """Integer RMSNorm with gain (see module docstring); returns int64, unsaturated."""
     x = np.asarray(x, dtype=np.int64)
+    if (x.ndim and x.size and np.ndim(wm) <= 1 and x_frac + NORM_R - NORM_T >= 0
+            and ws >= 0):
+        return _int_rms_norm_compiled(x, x_frac, wm, ws, eps_q)
+    return int_rms_norm_numpy(x, x_frac, wm, ws, eps_q)
+
+
+def int_rms_norm_numpy(x, x_frac: int, wm, ws: int, eps_q: int) -> np.ndarray:
+    """The array form of :func:`int_rms_norm` (the readable reference of its compiled
+    one-pass form, :func:`lava_llm._lm_numba.rms_norm_rows`; tests compare the two)."""
+    x = np.asarray(x, dtype=np.int64)
     ss = np.sum(x * x, axis=-1, keepdims=True) + np.int64(eps_q)
     r = fp.rsqrt_fixed(ss, 2 * x_frac, NORM_R)
     t = fp.rshift(x * r, x_frac + NORM_R - NORM_T)
     return fp.rshift(t * np.asarray(wm, np.int64), ws)
+
+
+def _int_rms_norm_compiled(x, x_frac, wm, ws, eps_q):
+    from lava_llm import _lm_numba
+
+    n = x.shape[-1]
+    x2 = np.ascontiguousarray(x).reshape(-1, n)
+    wm = np.ascontiguousarray(np.broadcast_to(np.asarray(wm, np.int64).reshape(-1), (n,)))
+    out = np.empty(x2.shape, np.int64)
+    _lm_numba.rms_norm_rows(x2, int(x_frac), wm, int(ws), int(eps_q), NORM_R, NORM_T,
+                            fp._rsqrt_table(), fp.RSQRT_INDEX_BITS, fp.RSQRT_TABLE_FRAC, out)
+    return out.reshape(x.shape)
 
 
 def int_norm(x, norm: dict) -> np.ndarray:
