@@ -43,16 +43,19 @@ def markdown_table(rows: list[dict], columns: list[str] | None = None) -> str:
 
 
 def write_results(name: str, rows: list[dict], *, command: str, notes: str = "",
-                  columns: list[str] | None = None, extra: dict | None = None) -> Path:
-    """Write ``results/NAME.json`` and ``results/NAME.md`` and print the markdown."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
+                  columns: list[str] | None = None, extra: dict | None = None,
+                  directory: Path | None = None) -> Path:
+    """Write ``results/NAME.json`` and ``results/NAME.md`` (or into ``directory``: smoke runs
+    that must not replace the published results) and print the markdown."""
+    out_dir = RESULTS if directory is None else Path(directory)
+    out_dir.mkdir(parents=True, exist_ok=True)
     payload = {"name": name, "command": command, "machine": machine(), "rows": rows,
                "notes": notes, **(extra or {})}
-    (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    (out_dir / f"{name}.json").write_text(json.dumps(payload, indent=2, default=float) + "\n")
     md = (f"### {name}\n\n`{command}` on {payload['machine']['cpus']} CPUs, "
           f"{payload['machine']['date']}\n\n{markdown_table(rows, columns)}")
     if notes:
         md += f"\n{notes}\n"
-    (RESULTS / f"{name}.md").write_text(md)
+    (out_dir / f"{name}.md").write_text(md)
     print(md)
-    return RESULTS / f"{name}.json"
+    return out_dir / f"{name}.json"

@@ -18,7 +18,8 @@ peak RSS is that process's ``resource.getrusage(RUSAGE_SELF).ru_maxrss``, read b
 at its end, cross-checked with the parent's ``RUSAGE_CHILDREN`` (the largest child so far).
 
 Run: ``python -m benchmarks.lm_speed`` (~10-15 min; ``--quick`` for a 2-layer smoke run,
-``--skip-1b3`` for the 370M rows only).
+``--skip-1b3`` for the 370M rows only; ``--quick`` writes its table under the temporary
+directory, not over ``benchmarks/results``).
 """
 from __future__ import annotations
 
@@ -102,10 +103,42 @@ def child_generate(ck: str, backend: str, threads: int, n_new: int) -> dict:
     tps = [r["tokens_per_s"] for r in runs]
     if any(list(r["token_ids"]) != list(runs[0]["token_ids"]) for r in runs):
         raise RuntimeError("repeated generations gave different tokens")
-    return {"load_s": t_load, "prepare_s": t_prep, "tokens_per_s": max(tps),
+    kernel = kernel_time(lm.int_model) if backend == "engine" else {}
+    return {**kernel, "load_s": t_load, "prepare_s": t_prep, "tokens_per_s": max(tps),
             "tokens_per_s_median": float(np.median(tps)),
             "time_to_first_token_s": min(r["time_to_first_token_s"] for r in runs),
             "token_ids": [int(t) for t in runs[0]["token_ids"]], "rss_MB": _rss_mb()}
+
+
+def _packed_matrices(obj, out):
+    from lava_llm.processes.ternary_dense.kernels import PackedTernary
+
+    if isinstance(obj, PackedTernary):
+        out.append(obj)
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            _packed_matrices(v, out)
+    elif isinstance(obj, (list, tuple)):
+        for v in obj:
+            _packed_matrices(v, out)
+    return out
+
+
+def kernel_time(qmodel: dict) -> dict:
+    """The packed kernels alone for one decode token: every ternary matrix of the integer
+    model once, through ``ternary_matvec`` (the engine's call, with the thread policy the
+    generation left), best of 5 per matrix, summed."""
+    from lava_llm.processes.ternary_dense.kernels import ternary_matvec
+
+    mats = _packed_matrices(qmodel, [])
+    rng = np.random.default_rng(0)
+    total = 0.0
+    for p in mats:
+        x = rng.integers(-128, 128, p.shape[1]).astype(np.int8)
+        total += min(_timed(lambda: ternary_matvec(x, p)) for _ in range(5))
+    nbytes = sum(p.nbytes for p in mats)
+    return {"kernel_ms": total * 1e3, "kernel_GBps": nbytes / total / 1e9,
+            "kernel_matrices": len(mats)}
 
 
 def child_bandwidth() -> dict:
@@ -199,9 +232,13 @@ def bench_config(name: str, tmp: Path, n_new: int, threads: list[int], torch_ok:
                          "tokens_per_s": round(g["tokens_per_s"], 2),
                          "ms_per_token": round(ms, 2), "floor_ms": round(floor_ms, 2),
                          "ratio_to_floor": round(ms / floor_ms, 2),
+                         "kernel_ms": (round(g["kernel_ms"], 2) if "kernel_ms" in g else ""),
                          "time_to_first_token_s": round(g["time_to_first_token_s"], 3),
                          "load_s": round(g["load_s"], 2), "peak_rss_MB": round(g["rss_MB"]),
                          "note": (f"median of {REPEATS}: {g['tokens_per_s_median']:.2f} tok/s; "
+                                  + (f"kernels {g['kernel_GBps']:.1f} GB/s over "
+                                     f"{g['kernel_matrices']} matrices; "
+                                     if "kernel_ms" in g else "") +
                                   f"prepare (integer export / torch build) "
                                   f"{g['prepare_s']:.1f} s, not in TTFT")})
     eng = [v for (b, _), v in tokens.items() if b == "engine"]
@@ -252,7 +289,10 @@ def main(argv=None):
         f"floor_ms: bytes of packed trits (2 bits a weight, every BitLinear and the head) / "
         f"read bandwidth {bw['read_GBps']:.1f} GB/s (best of 5 numpy sums over 1 GiB, "
         f"measured in this run); ratio_to_floor = ms_per_token / floor_ms. threads: numba, "
-        f"torch and BLAS threads set explicitly (--threads). peak_rss_MB: the process's "
+        f"torch and BLAS threads set explicitly (--threads). kernel_ms: the packed ternary "
+        f"kernels alone for one token (every matrix once through ternary_matvec, best of 5 "
+        f"each, summed); ms_per_token - kernel_ms is the rest of the engine (norms, "
+        f"quantisers, recurrence, sampling, Python). peak_rss_MB: the process's "
         f"ru_maxrss. load_s: checkpoint load (convert rows: the whole conversion). TTFT: "
         f"prefill + first sample (model preparation excluded). Engine tokens are identical "
         f"across thread counts (checked). Machine load: `{up0}` before, `{up1}` after; "
@@ -260,8 +300,9 @@ def main(argv=None):
         f"{time.perf_counter() - t_start:.0f} s.")
     write_results("lm_speed", rows, command=cmd, notes=notes,
                   columns=["config", "backend", "threads", "tokens_per_s", "ms_per_token",
-                           "floor_ms", "ratio_to_floor", "time_to_first_token_s", "load_s",
+                           "floor_ms", "ratio_to_floor", "kernel_ms", "time_to_first_token_s", "load_s",
                            "peak_rss_MB", "note"],
+                  directory=Path(tempfile.gettempdir()) / "lava_llm_quick" if args.quick else None,
                   extra={"read_GBps": bw["read_GBps"], "load_before": load0,
                          "load_after": os.getloadavg(), "uptime_before": up0,
                          "uptime_after": up1})
