@@ -29,7 +29,8 @@ CORE = [
     "lava_llm.processes.gated_recurrence.kernels", "lava_llm.processes.ssm_diagonal.kernels",
     "lava_llm.processes.qubo_annealing.kernels",
     "lava_llm.models.lm.config", "lava_llm.models.lm.params", "lava_llm.models.lm.engine",
-    "lava_llm.models.lm.export", "lava_llm.models.qubo.engine", "lava_llm.models.qubo.problem",
+    "lava_llm.models.lm.export", "lava_llm.models.lm.decode_fast", "lava_llm.models.qubo.engine",
+    "lava_llm.models.qubo.problem",
     "lava_llm.models.qubo.schedule", "lava_llm.models.denoiser.config",
     "lava_llm.training.bitlinear", "lava_llm.training.hgrn", "lava_llm.training.s5",
 ]

@@ -17,6 +17,7 @@ import numpy as np
 
 from lava_llm.processes.gated_recurrence import kernels as gk
 from lava_llm.processes.lm_blocks import kernels as lk
+from lava_llm.models.lm import decode_fast
 
 
 def _ids(ids, vocab):
@@ -80,6 +81,13 @@ def int_forward(qmodel: dict, ids, state=None):
     B, H = ids.shape[0], qmodel["emb"].shape[1]
     state = state if state is not None else [np.zeros((B, H), np.int64)] * len(qmodel["layers"])
     x = qmodel["emb"][ids].astype(np.int64)
+    if ids.shape[1] == 1 and decode_fast.prepare(qmodel) is not None:
+        # one token: every layer in one compiled call (the same integers, tested)
+        rows = [decode_fast.decode_layers(qmodel, x[b, 0], [s[b] for s in state])
+                for b in range(B)]
+        x = np.stack([r[0] for r in rows])[:, None, :]
+        new = [np.stack([r[1][li] for r in rows]) for li in range(len(qmodel["layers"]))]
+        return lk.head_int(x, qmodel["head"]), new
     new = []
     for li, layer in enumerate(qmodel["layers"]):
         i, f, g = gk.mixer_pre_int(x, layer)

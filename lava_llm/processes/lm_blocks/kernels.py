@@ -116,14 +116,28 @@ def int_rms_norm_numpy(x, x_frac: int, wm, ws: int, eps_q: int) -> np.ndarray:
     return fp.rshift(t * np.asarray(wm, np.int64), ws)
 
 
-def _int_rms_norm_compiled(x, x_frac, wm, ws, eps_q):
-    from lava_llm import _lm_numba
+def _lm_nb():
+    global _LM_NB
+    if _LM_NB is None:
+        from lava_llm import numba_threads
 
+        numba_threads.start()   # before any parallel kernel (keeps Lava's fork settable)
+        from lava_llm import _lm_numba
+
+        _LM_NB = _lm_numba
+    return _LM_NB
+
+
+_LM_NB = None
+
+
+def _int_rms_norm_compiled(x, x_frac, wm, ws, eps_q):
     n = x.shape[-1]
     x2 = np.ascontiguousarray(x).reshape(-1, n)
-    wm = np.ascontiguousarray(np.broadcast_to(np.asarray(wm, np.int64).reshape(-1), (n,)))
+    if not (isinstance(wm, np.ndarray) and wm.dtype == np.int64 and wm.shape == (n,)):
+        wm = np.ascontiguousarray(np.broadcast_to(np.asarray(wm, np.int64).reshape(-1), (n,)))
     out = np.empty(x2.shape, np.int64)
-    _lm_numba.rms_norm_rows(x2, int(x_frac), wm, int(ws), int(eps_q), NORM_R, NORM_T,
+    _lm_nb().rms_norm_rows(x2, int(x_frac), wm, int(ws), int(eps_q), NORM_R, NORM_T,
                             fp._rsqrt_table(), fp.RSQRT_INDEX_BITS, fp.RSQRT_TABLE_FRAC, out)
     return out.reshape(x.shape)
 
@@ -143,6 +157,9 @@ def int_bitlinear(x, lin: dict) -> np.ndarray:
     by ``2**k_c``, see :func:`make_int_linear`); ``"dynamic"`` is per-token absmax like the
     float model (:func:`int_dynamic_quant`)."""
     act = lin.get("act", "static")
+    if (act == "dynamic" and lin.get("act_bits", fp.ACT_BITS) == 8
+            and isinstance(lin["trits"], td.PackedTernary)):
+        return _int_bitlinear_dynamic_compiled(x, lin)
     y = int_rms_norm(x, lin["in_frac"], lin["wm"], lin["ws"], lin["eps_q"])
     if act == "dynamic":
         q, m = int_dynamic_quant(y, lin.get("act_bits", fp.ACT_BITS))
@@ -154,6 +171,28 @@ def int_bitlinear(x, lin: dict) -> np.ndarray:
         q = q << lin["k"]          # == trits * 2**k_c on those input channels (8-bit weights)
     acc = int_linear_acc(q, lin["trits"])
     return fp.saturate(fp.mul_shift(acc, lin["mant"], lin["shift"]), fp.MSG_BITS)
+
+
+def _int_bitlinear_dynamic_compiled(x, lin: dict) -> np.ndarray:
+    """:func:`int_bitlinear` with ``act="dynamic"``, int8 codes and packed trits in three
+    compiled passes (norm, quantiser into the kernel's padded int8 rows, rescale) around the
+    packed kernel: the same integers as the numpy steps (tests compare the two)."""
+    _lm_numba = _lm_nb()
+    x = np.asarray(x, dtype=np.int64)
+    packed = lin["trits"]
+    R, n = packed.shape
+    lead = x.shape[:-1]
+    y = int_rms_norm(x, lin["in_frac"], lin["wm"], lin["ws"], lin["eps_q"]).reshape(-1, n)
+    N = y.shape[0]
+    q = np.empty((N, packed.n_pad), np.int8)
+    m = np.empty(N, np.int64)
+    _lm_numba.dynamic_quant_rows(y, 8, np.int64(1) << (fp.MSG_BITS - 1), fp.RECIP_FRAC,
+                                 fp.RECIP_INDEX_BITS, fp._recip_table(), q, m)
+    acc = td.packed_matvec_padded(q, packed)
+    out = np.empty((N, R), np.int64)
+    _lm_numba.dynamic_rescale_rows(acc, m, int(lin["mant"]), int(lin["shift"]), fp.MSG_BITS,
+                                   out)
+    return out.reshape(lead + (R,))
 
 
 def int_dynamic_quant(y, bits: int = fp.ACT_BITS):

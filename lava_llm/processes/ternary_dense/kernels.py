@@ -16,6 +16,9 @@ torch module (through :mod:`lava_llm.fixed_point`'s quantisers) all call these.
 """
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 
 from lava_llm import fixed_point as fp
@@ -243,10 +246,8 @@ def _use_threads(k, n_trits: int) -> bool:
     # numba's default (workqueue) threading layer must not be entered from two threads at
     # once: parallel kernels run from the main thread only, serial ones elsewhere; one
     # numba thread (``numba.set_num_threads(1)``, ``--threads 1``) runs the serial kernel
-    import threading
-
     return (n_trits >= PARALLEL_MIN_TRITS and k["numba"].get_num_threads() > 1
-            and threading.current_thread() is threading.main_thread())
+            and threading.current_thread() is _MAIN_THREAD)
 
 
 class ThreadPolicy:
@@ -359,10 +360,25 @@ def packed_matvec(x_q, packed: PackedTernary, parallel: bool | None = None, *,
             if _fallback:
                 return None
             raise ValueError("x_q must be int8-valued for the packed kernel")
+    return packed_matvec_padded(xp, packed, parallel).reshape(lead + (R,))
+
+
+_MAIN_THREAD = threading.main_thread()
+
+
+def packed_matvec_padded(xp: np.ndarray, packed: PackedTernary,
+                         parallel: bool | None = None) -> np.ndarray:
+    """:func:`packed_matvec` on inputs already in the kernel's form: C-contiguous int8
+    ``(N, packed.n_pad)`` rows whose padding columns are 0 (as the compiled quantisers write
+    them); ``(N, out)`` int64. No checks beyond the shape: the caller guarantees the form."""
+    R, n = packed.shape
+    N = xp.shape[0]
+    if xp.ndim != 2 or xp.shape[1] != packed.n_pad or xp.dtype != np.int8:
+        raise ValueError(f"padded inputs must be int8 (N, {packed.n_pad}), got "
+                         f"{xp.dtype} {xp.shape}")
+    k = _compiled()
     adaptive = parallel is None and _use_threads(k, R * n)
     if adaptive:
-        import time
-
         pol = POLICY.get((R, n, N == 1))
         par = pol.choose()
         t_start = time.perf_counter()
@@ -377,7 +393,7 @@ def packed_matvec(x_q, packed: PackedTernary, parallel: bool | None = None, *,
                                                out[t0:t0 + TOKEN_TILE])
     if adaptive:
         pol.record(par, (time.perf_counter() - t_start) * 1e9 / max(1, R * n * N))
-    return out.reshape(lead + (R,))
+    return out
 
 
 def ternary_matvec(x_q: np.ndarray, trits) -> np.ndarray:

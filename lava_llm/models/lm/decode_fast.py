@@ -1,0 +1,102 @@
+"""The integer engine's one-token step (decode) as one compiled call per layer.
+
+:func:`lava_llm.models.lm.engine.int_forward` runs a layer as ~40 numpy and kernel calls;
+for one token that is mostly call overhead (~0.3 ms a layer at hidden 1024 against ~0.4 ms of
+packed-kernel time). :func:`lava_llm._lm_numba.decode_layer` does
+the same integer steps in one pass per layer. They apply to the shipped design only (dynamic
+int8 BitLinear inputs, packed trits); any other integer model runs the readable path.
+``int_forward`` uses this module for one-token calls and the tests check that both paths
+give the same integers (==) over shapes and depths.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from lava_llm import fixed_point as fp
+from lava_llm.processes.lm_blocks import kernels as lk
+from lava_llm.processes.ternary_dense import kernels as td
+
+_LINS = ("i", "f", "g", "o", "gate", "down")
+_NORMS = ("attn_norm", "g_norm", "mlp_norm")
+
+
+def _gains(wm, n: int) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(wm, np.int64).reshape(-1), (n,)))
+
+
+def _m_max() -> int:
+    return int(getattr(lk, "M_MAX", 1 << (fp.MSG_BITS - 1)))
+
+
+def layer_args(layer: dict, hidden: int):
+    """The compiled step's arguments for one exported layer, or None when the layer is not
+    of the shipped design (then the readable path runs)."""
+    for k in _LINS:
+        lin = layer[k]
+        if (lin.get("act", "static") != "dynamic" or lin.get("act_bits", 8) != 8
+                or not isinstance(lin["trits"], td.PackedTernary)):
+            return None
+    P = lk.GATE_FRAC
+    if lk.NORM_R + min(layer[k]["in_frac"] for k in _LINS) - lk.NORM_T < 0:
+        return None
+    for k in _NORMS:
+        if layer[k]["in_frac"] + lk.NORM_R - lk.NORM_T < 0:
+            return None
+    sig = fp.sigmoid_lut(P, P)
+    lb = layer.get("lb_q")
+    nm = np.array([[layer[k]["in_frac"], layer[k]["ws"], layer[k]["eps_q"]] for k in _NORMS],
+                  np.int64)
+    lm = np.array([[layer[k][f] for f in ("in_frac", "ws", "eps_q", "mant", "shift")]
+                   for k in _LINS], np.int64)
+    n_in = {"i": hidden, "f": hidden, "g": hidden, "o": hidden, "gate": hidden,
+            "down": layer["down"]["trits"].shape[1]}
+    consts = np.array([lk.NORM_R, lk.NORM_T, fp.RSQRT_INDEX_BITS, fp.RSQRT_TABLE_FRAC,
+                       _m_max(), fp.RECIP_FRAC, fp.RECIP_INDEX_BITS, P, sig.x_min,
+                       sig.step_shift, int(lb is not None)], np.int64)
+    return (nm, *[_gains(layer[k]["wm"], hidden) for k in _NORMS], lm,
+            *[_gains(layer[k]["wm"], n_in[k]) for k in _LINS],
+            *[layer[k]["trits"].data for k in _LINS], consts,
+            fp._rsqrt_table(), np.ascontiguousarray(layer.get("recip_lut", fp._recip_table()),
+                                                    dtype=np.int64),
+            np.ascontiguousarray(sig.table, np.int64),
+            _gains(0 if lb is None else lb, hidden))
+
+
+def prepare(qmodel: dict):
+    """The per-layer arguments (cached in ``qmodel["_decode"]``), or None if any layer is not
+    of the shipped design."""
+    if "_decode" not in qmodel:
+        H = qmodel["emb"].shape[1]
+        args = [layer_args(layer, H) for layer in qmodel["layers"]]
+        qmodel["_decode"] = None if any(a is None for a in args) else args
+    return qmodel["_decode"]
+
+
+_POLICY = td.ThreadPolicies()
+
+
+def decode_layers(qmodel: dict, x: np.ndarray, state) -> tuple[np.ndarray, list]:
+    """Run every layer for one token: ``x`` (H,) int64 residual (updated in a copy), ``state``
+    a list of (H,) int64 MLGRU states (not modified). Returns ``(x, new_states)``."""
+    k = td._compiled()            # starts numba's threads the Lava-safe way first
+    from lava_llm import _lm_numba as nb
+
+    args = prepare(qmodel)
+    x = np.array(x, np.int64)
+    H = x.size
+    n_trits = sum(args[0][i].size * 4 for i in range(11, 17))   # one layer's (padded) trits
+    adaptive = td._use_threads(k, n_trits)
+    new = []
+    for li, a in enumerate(args):
+        h = np.array(state[li], np.int64).reshape(H)
+        if adaptive:
+            pol = _POLICY.get(("decode_layer", H))
+            par = pol.choose()
+            t0 = td.time.perf_counter()
+        else:
+            par = False
+        nb.decode_layer(par, x, h, *a)
+        if adaptive:
+            pol.record(par, (td.time.perf_counter() - t0) * 1e9 / n_trits)
+        new.append(h)
+    return x, new
