@@ -186,8 +186,11 @@ def _int_bitlinear_dynamic_compiled(x, lin: dict) -> np.ndarray:
     N = y.shape[0]
     q = np.empty((N, packed.n_pad), np.int8)
     m = np.empty(N, np.int64)
-    _lm_numba.dynamic_quant_rows(y, 8, np.int64(1) << (fp.MSG_BITS - 1), fp.RECIP_FRAC,
-                                 fp.RECIP_INDEX_BITS, fp._recip_table(), q, m)
+    m_max = globals().get("M_MAX", 1 << (fp.MSG_BITS - 1))   # the quantiser's clip of m
+    lut = lin.get("recip_lut")
+    lut = fp._recip_table() if lut is None else np.ascontiguousarray(lut, np.int64)
+    _lm_numba.dynamic_quant_rows(y, 8, np.int64(m_max), fp.RECIP_FRAC, fp.RECIP_INDEX_BITS,
+                                 lut, q, m)
     acc = td.packed_matvec_padded(q, packed)
     out = np.empty((N, R), np.int64)
     _lm_numba.dynamic_rescale_rows(acc, m, int(lin["mant"]), int(lin["shift"]), fp.MSG_BITS,
