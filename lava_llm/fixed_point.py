@@ -449,14 +449,21 @@ def _recip_table() -> np.ndarray:
 RECIP_MAX_REL_ERR = 4.0e-7
 
 
-def recip_norm(v) -> tuple[np.ndarray, np.ndarray]:
+def recip_table() -> np.ndarray:
+    """The reciprocal LUT of :func:`recip_norm`: ``2**RECIP_INDEX_BITS`` unsigned 23-bit
+    entries ``round(2**RECIP_FRAC / u)`` at the bucket centres ``u`` in [1, 2) (a copy)."""
+    return _recip_table().copy()
+
+
+def recip_norm(v, table=None) -> tuple[np.ndarray, np.ndarray]:
     """Integer reciprocal of ``v`` (integers in ``[1, 2**24)``; smaller values clamp to 1):
     ``1 / v ~= r * 2**-(RECIP_FRAC + e)`` with ``r`` in ``(2**22, 2**23]`` and ``e`` =
     ``bit_length(v) - 1``. No division.
 
     Normalise ``u = v / 2**e`` in [1, 2) by count-leading-zeros, look up ``r0 ~= 2**23 / u`` in
     a 1024-entry table, then one Newton step ``r = r0 * (2 - u * r0)`` (two multiplies and
-    shifts, 47-bit products). Relative error <= :data:`RECIP_MAX_REL_ERR`.
+    shifts, 47-bit products). Relative error <= :data:`RECIP_MAX_REL_ERR`. ``table``: the
+    LUT (default :func:`recip_table`; the Lava models pass their ``recip_lut`` Var).
     """
     v = np.maximum(np.asarray(v, dtype=np.int64), 1)
     if np.any(v >= 1 << 24):
@@ -464,7 +471,8 @@ def recip_norm(v) -> tuple[np.ndarray, np.ndarray]:
     F = RECIP_FRAC
     e = bit_length(v) - 1
     un = v << (F - e)                                   # u * 2**F, exact (e <= 23)
-    r0 = _recip_table()[(un >> (F - RECIP_INDEX_BITS)) - (1 << RECIP_INDEX_BITS)]
+    lut = _recip_table() if table is None else np.asarray(table, np.int64)
+    r0 = lut[(un >> (F - RECIP_INDEX_BITS)) - (1 << RECIP_INDEX_BITS)]
     t = (un * r0) >> F                                  # ~ 2**F * (1 - d)
     r = (r0 * ((np.int64(2) << F) - t)) >> F            # r0 * (1 + d): error ~ d**2
     return r, e

@@ -2,7 +2,8 @@
 
 The node list mirrors the sub-process models (``SubMLGRUBlockModel``: 13 Processes per token
 mixer, ``SubGLUBlockModel``: 7 per channel mixer, ``SubLMHeadModel``: 4, same names; a
-TernaryDense is one node, its rescale neurons included) plus the embedding::
+TernaryDense / TokenScaledDense is one node, its rescale neurons included) plus the
+embedding::
 
     embedding (host lookup) -> [mlgru{l}.* -> glu{l}.*] x L
         -> head.norm -> head.lm_head_norm -> head.lm_head_syn -> head.readout (host)
@@ -17,6 +18,12 @@ Two ways to fill in the numbers:
 * :func:`lm_nodes_from_config` from shapes alone (e.g. the 370M configuration): non-zero
   weights = ``density * n_out * n_in`` (default 0.69, the share that absmean ternarisation of
   Gaussian weights keeps) and every input non-zero (``synops`` an upper bound).
+
+Per-token dynamic int8 BitLinear inputs (the shipped design) add, per BitLinear and token: one
+neuron in the front-end norm (``AbsmaxRMSNorm``: the max reduction and the reciprocal), its
+24-bit message ``m`` to the synapse Process (``TokenScaledDense``; counted as
+:data:`SCALE_MESSAGES` 8-bit payloads) and one more input per rescale neuron (``n_out``
+synaptic operations). Static scales (``export_int(..., {"act": "static"})``) add none.
 """
 from __future__ import annotations
 
@@ -37,11 +44,9 @@ CHANNEL = ("mlp_norm", "gate_norm", "gate_syn", "glu", "down_norm", "down_syn", 
 
 
 def _bitlinear_int(x, lin):
-    """``(q, y)``: the int8 input the synapse receives and its 24-bit output."""
-    q = fp.saturate(lk.int_rms_norm(x, lin["in_frac"], lin["wm"], lin["ws"], lin["eps_q"]),
-                    fp.ACT_BITS)
-    y = fp.saturate(fp.mul_shift(lk.int_linear_acc(q, lin["trits"]), lin["mant"],
-                                 lin["shift"]), fp.MSG_BITS)
+    """``(q, y)``: the int8 input the synapse receives and its 24-bit output (the kernel of
+    the engine, :func:`lava_llm.processes.lm_blocks.kernels.int_bitlinear_parts`)."""
+    q, _, y = lk.int_bitlinear_parts(x, lin)
     return q, y
 
 
@@ -112,22 +117,47 @@ def _norm(name, n, payload, out=None) -> Node:
                 neuron_ops_per_step=n + 1, messages_per_step=msgs)
 
 
+#: 8-bit payloads that carry the per-token max ``m`` (24 bits) of a dynamic BitLinear input.
+SCALE_MESSAGES = fp.MSG_BITS // fp.ACT_BITS
+
+
+def _absmax_norm(name, n, out=None) -> Node:
+    # + 1 neuron for the max reduction and the reciprocal (LUT + Newton step); it sends the
+    # token's max m (24 bits, counted as SCALE_MESSAGES 8-bit payloads) to the rescale
+    msgs = (n if out is None else _mean_nonzero(out)) + SCALE_MESSAGES
+    return Node(name, "AbsmaxRMSNorm", "neuron", n + 2, payload_bits=fp.ACT_BITS,
+                neuron_ops_per_step=n + 2, messages_per_step=msgs)
+
+
 def _neuron(name, process, n, out=None) -> Node:
     msgs = n if out is None else _mean_nonzero(out)
     return Node(name, process, "neuron", n, neuron_ops_per_step=n, messages_per_step=msgs)
 
 
-def _synapse(name, shape, nnz, syn, out=None) -> Node:
+def _synapse(name, shape, nnz, syn, out=None, dynamic=False) -> Node:
+    """A ternary synapse Process with its rescale neurons; ``dynamic``: a TokenScaledDense,
+    whose rescale neurons also receive the token's max (one more input each: ``fan_in + 1``
+    and ``n_out`` more synaptic operations per step)."""
     n_out, n_in = shape
     msgs = n_out if out is None else _mean_nonzero(out)
-    return Node(name, "TernaryDense", "synapse", n_out, synapses=int(nnz), fan_in=n_in,
-                dense_weights=n_out * n_in, payload_bits=fp.MSG_BITS, synops_per_step=syn,
+    return Node(name, "TokenScaledDense" if dynamic else "TernaryDense", "synapse", n_out,
+                synapses=int(nnz), fan_in=n_in + int(dynamic), dense_weights=n_out * n_in,
+                payload_bits=fp.MSG_BITS, synops_per_step=syn + (n_out if dynamic else 0),
                 neuron_ops_per_step=n_out, messages_per_step=msgs)
 
 
-def _nodes(V, H, I, L, weights, values):
-    """Shared builder: ``weights(name) -> (shape, nnz, synops)``; ``values`` or None."""
+def _nodes(V, H, I, L, weights, values, dynamic=True):
+    """Shared builder: ``weights(name) -> (shape, nnz, synops)``; ``values`` or None;
+    ``dynamic``: per-token dynamic int8 BitLinear inputs (the shipped design) or static."""
     out = (lambda k: None) if values is None else values.get  # noqa: E731
+
+    def qnorm(full, n):
+        return _absmax_norm(full, n, out(full)) if dynamic else _norm(full, n, fp.ACT_BITS,
+                                                                        out(full))
+
+    def syn(full):
+        return _synapse(full, *weights(full), out(full), dynamic=dynamic)
+
     nodes = [Node("embedding", "TokenEmbedding", "host", 0, payload_bits=fp.MSG_BITS,
                   host_bytes=V * H * 3)]
     for li in range(L):
@@ -135,9 +165,9 @@ def _nodes(V, H, I, L, weights, values):
         for name in MIXER:
             full = m + name
             if name.endswith("_syn"):
-                nodes.append(_synapse(full, *weights(full), out(full)))
+                nodes.append(syn(full))
             elif name in ("i_norm", "f_norm", "g_norm_in", "o_norm"):
-                nodes.append(_norm(full, H, fp.ACT_BITS, out(full)))
+                nodes.append(qnorm(full, H))
             elif name in ("attn_norm", "g_norm"):
                 nodes.append(_norm(full, H, fp.MSG_BITS, out(full)))
             else:
@@ -146,20 +176,19 @@ def _nodes(V, H, I, L, weights, values):
         for name in CHANNEL:
             full = c + name
             if name.endswith("_syn"):
-                nodes.append(_synapse(full, *weights(full), out(full)))
+                nodes.append(syn(full))
             elif name == "gate_norm":
-                nodes.append(_norm(full, H, fp.ACT_BITS, out(full)))
+                nodes.append(qnorm(full, H))
             elif name == "down_norm":
-                nodes.append(_norm(full, I, fp.ACT_BITS, out(full)))
+                nodes.append(qnorm(full, I))
             elif name == "mlp_norm":
                 nodes.append(_norm(full, H, fp.MSG_BITS, out(full)))
             else:
                 proc, n = {"glu": ("GLU", I), "residual": ("ResidualAdd", H)}[name]
                 nodes.append(_neuron(full, proc, n, out(full)))
     nodes.append(_norm("head.norm", H, fp.MSG_BITS, out("head.norm")))
-    nodes.append(_norm("head.lm_head_norm", H, fp.ACT_BITS, out("head.lm_head_norm")))
-    nodes.append(_synapse("head.lm_head_syn", *weights("head.lm_head_syn"),
-                          out("head.lm_head_syn")))
+    nodes.append(qnorm("head.lm_head_norm", H))
+    nodes.append(syn("head.lm_head_syn"))
     nodes.append(Node("head.readout", "Readout", "host", 0, payload_bits=fp.MSG_BITS,
                       host_bytes=V * 4, messages_per_step=1))
     return nodes
@@ -190,12 +219,19 @@ def lm_nodes(qmodel: dict, ids=None) -> list:
             return w.shape, nnz, float(nnz)
         return w.shape, nnz, synops(w, values[name + ":in"])
 
+    acts = {lin.get("act", "static") for layer in qmodel["layers"] for k, lin in layer.items()
+            if isinstance(lin, dict) and "trits" in lin} | {qmodel["head"]["lm_head"].get(
+                "act", "static")}
+    if not acts <= {"static", "dynamic"} or len(acts) != 1:
+        raise ValueError(f"lm_nodes maps the dynamic or the static int8 design, got input "
+                         f"quantisers {sorted(acts)}")
     return _nodes(cfg.vocab_size, cfg.hidden_size, cfg.intermediate_size, cfg.num_layers,
-                  weights, values)
+                  weights, values, dynamic=acts == {"dynamic"})
 
 
-def lm_nodes_from_config(cfg, density: float = TERNARY_DENSITY) -> list:
-    """Nodes from shapes only: ``density`` of the weights non-zero, every input non-zero."""
+def lm_nodes_from_config(cfg, density: float = TERNARY_DENSITY, dynamic: bool = True) -> list:
+    """Nodes from shapes only: ``density`` of the weights non-zero, every input non-zero;
+    ``dynamic``: the shipped per-token dynamic int8 inputs (else static scales)."""
     from lava_llm import validation as V
 
     density = V.check_positive("density", density)
@@ -215,4 +251,4 @@ def lm_nodes_from_config(cfg, density: float = TERNARY_DENSITY) -> list:
         nnz = int(round(density * shp[0] * shp[1]))
         return shp, nnz, float(nnz)
 
-    return _nodes(cfg.vocab_size, H, I, cfg.num_layers, weights, None)
+    return _nodes(cfg.vocab_size, H, I, cfg.num_layers, weights, None, dynamic=dynamic)

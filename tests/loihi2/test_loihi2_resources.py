@@ -49,7 +49,9 @@ def test_nodes_mirror_the_fine_grained_lava_form(lm):
                 assert nodes[prefix + k].synapses == int(np.count_nonzero(p.weights.init))
 
 
-def test_trace_is_the_engine_and_synops_match_a_naive_count(lm):
+@pytest.mark.parametrize("act", ["dynamic", "static"])
+def test_trace_is_the_engine_and_synops_match_a_naive_count(act):
+    lm = LanguageModel(random_params(CFG, seed=7), quant={"act": act})
     ids = np.random.default_rng(1).integers(0, CFG.vocab_size, 9)
     logits, values = L.trace(lm.int_model, ids)
     ref, _ = engine.int_forward(lm.int_model, ids[None])
@@ -62,6 +64,12 @@ def test_trace_is_the_engine_and_synops_match_a_naive_count(lm):
         q = values[name + ":in"]
         naive = sum(1 for t in range(q.shape[0]) for j in range(q.shape[1]) if q[t, j] != 0
                     for i in range(w.shape[0]) if w[i, j] != 0)
+        if act == "dynamic":   # the token's max m reaches every rescale neuron
+            assert nodes[name].process == "TokenScaledDense"
+            assert nodes[name].fan_in == w.shape[1] + 1
+            naive += w.shape[0] * len(ids)
+        else:
+            assert nodes[name].process == "TernaryDense" and nodes[name].fan_in == w.shape[1]
         assert nodes[name].synops_per_step == pytest.approx(naive / len(ids), rel=1e-12)
         total += naive
     rep = map_network(list(nodes.values()))
@@ -71,6 +79,13 @@ def test_trace_is_the_engine_and_synops_match_a_naive_count(lm):
     assert rep["total"]["message_bits"] <= map_network(dense)["total"]["message_bits"]
     n_neurons = sum(n.neurons for n in nodes.values() if n.kind != "host")
     assert rep["total"]["neurons"] == n_neurons == rep["total"]["neuron_ops_per_step"]
+    # per BitLinear the dynamic front end has one more neuron (max + reciprocal) than static
+    qn = nodes["mlgru0.i_norm"]
+    assert (qn.process, qn.neurons) == (("AbsmaxRMSNorm", CFG.hidden_size + 2)
+                                        if act == "dynamic" else ("RMSNorm", CFG.hidden_size + 1))
+    msgs = np.count_nonzero(values["mlgru0.i_norm"]) / len(ids)
+    assert qn.messages_per_step == pytest.approx(msgs + (L.SCALE_MESSAGES if act == "dynamic"
+                                                         else 0))
 
 
 def test_report_fields_and_totals(lm):
@@ -91,8 +106,9 @@ def test_limits_are_reported_not_partitioned(lm):
     rep = map_network(L.lm_nodes(lm.int_model), Loihi2Limits(max_fan_in=20))
     assert not rep["fits"]
     bad = {v["process"] for v in rep["violations"] if v["limit"] == "max_fan_in"}
-    assert bad == {f"glu{i}.down_syn" for i in range(CFG.num_layers)}  # fan-in 24 > 20
-    assert all(v["value"] == 24 and v["allowed"] == 20 for v in rep["violations"])
+    # fan-in 24 inputs + the token's max (dynamic int8 inputs) > 20
+    assert bad == {f"glu{i}.down_syn" for i in range(CFG.num_layers)}
+    assert all(v["value"] == 25 and v["allowed"] == 20 for v in rep["violations"])
     wide = map_network([Node("x", "P", "neuron", 4, payload_bits=32)])
     assert wide["violations"] == [{"process": "x", "limit": "max_payload_bits", "value": 32,
                                    "allowed": 24}]
@@ -199,9 +215,11 @@ def test_lm_checkpoint_report(capsys):
     assert rep["total"]["synops_per_step"] > 0
 
 
-def test_synapse_node_and_summary(lm):
+def test_synapse_node_and_summary():
     from lava_llm.loihi2 import summary, synapse_node
 
+    # synapse_node is a TernaryDense (static-scale synapses: no per-token max input)
+    lm = LanguageModel(random_params(CFG, seed=7), quant={"act": "static"})
     ids = np.arange(5) % CFG.vocab_size
     _, values = L.trace(lm.int_model, ids)
     w = lm.int_model["layers"][0]["i"]["trits"]

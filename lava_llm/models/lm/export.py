@@ -90,10 +90,12 @@ def export_int(params, calib: dict, quant: dict | None = None) -> dict:
     """The integer model for ``params`` with the static scales ``calib`` (see
     :func:`calibrate`). Raises ValueError naming a linear missing from ``calib``.
 
-    ``quant`` selects the BitLinear input quantiser for design studies
-    (``benchmarks/lm_fidelity.py``): ``{"act": "static" | "dynamic" | "smooth", "act_bits":
-    8}`` (see :func:`lava_llm.processes.lm_blocks.kernels.make_int_linear`); None = the
-    shipped static int8 design. ``"smooth"`` needs a calibration made with
+    ``quant`` selects the BitLinear input quantiser: ``{"act": "dynamic" | "static" |
+    "smooth", "act_bits": 8}`` (see :func:`lava_llm.processes.lm_blocks.kernels.make_int_linear`);
+    None = the shipped design, per-token dynamic int8 (``act="dynamic"``, as the trained
+    model quantises). ``{"act": "static"}`` is the static per-layer int8 design (Lava holds
+    both); ``"smooth"`` and ``act_bits != 8`` are integer-engine design studies
+    (``benchmarks/lm_fidelity.py``). ``"smooth"`` needs a calibration made with
     ``channels=True``."""
     cfg, L, T = params.config, params.linears, params.tensors
     missing = [k for k in L if k not in calib["linears"]]
@@ -103,7 +105,7 @@ def export_int(params, calib: dict, quant: dict | None = None) -> dict:
     unknown = set(quant) - {"act", "act_bits"}
     if unknown:
         raise ValueError(f"quant: unknown key(s) {sorted(unknown)} (allowed: act, act_bits)")
-    act = quant.get("act", "static")
+    act = quant.get("act", lk.DEFAULT_ACT)
     if act == "smooth" and "channels" not in calib:
         raise ValueError("quant act='smooth' needs a calibration with per-channel maxima "
                          "(calibrate(..., channels=True))")

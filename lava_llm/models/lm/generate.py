@@ -39,12 +39,17 @@ BACKENDS = ("sim-fixed", "sim-float", "loihi2", "engine", "torch")
 
 
 class LanguageModel:
-    """Parameters + tokenizer + static calibration, with cached float/integer/torch forms."""
+    """Parameters + tokenizer + calibration, with cached float/integer/torch forms.
+
+    ``quant``: the integer design, passed to :func:`~lava_llm.models.lm.export.export_int`
+    (None = the shipped per-token dynamic int8 inputs; ``{"act": "static"}`` = static
+    calibrated per-layer int8 scales; both run on every backend)."""
 
     def __init__(self, params, tokenizer=None, calibration: dict | None = None,
-                 calib_ids=None):
+                 calib_ids=None, quant: dict | None = None):
         self.params = params.check()
         self.tokenizer = tokenizer
+        self.quant = quant
         if calibration is None:
             if calib_ids is None:  # no text at hand: seeded random tokens
                 calib_ids = np.random.default_rng(0).integers(
@@ -92,7 +97,7 @@ class LanguageModel:
     @property
     def int_model(self) -> dict:
         if self._int is None:
-            self._int = export.export_int(self.params, self.calibration)
+            self._int = export.export_int(self.params, self.calibration, self.quant)
         return self._int
 
     def torch_model(self, dtype=None):

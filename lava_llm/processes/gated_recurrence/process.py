@@ -130,6 +130,7 @@ class MLGRUBlock(ValidatedProcess):
         self.lb_q = Var(shape=(H,), init=lb_q)
         for k in "ifgo":
             vl.add_linear_vars(self, k, layer_float[k], q.get(k))
+        vl.add_recip_lut(self)
         for k in ("attn_norm", "g_norm"):
             vl.add_norm_vars(self, k, layer_float[k], q.get(k))
 

@@ -149,28 +149,43 @@ def int_norm(x, norm: dict) -> np.ndarray:
 
 
 def int_bitlinear(x, lin: dict) -> np.ndarray:
-    """Integer BitLinear (``lin`` from :func:`make_int_linear`): int8 in, 24-bit out.
-
-    ``lin["act"]`` selects the input quantiser (default ``"static"``, the shipped design):
-    ``"static"`` / ``"smooth"`` use the calibrated static scale folded into the norm gains
-    (``"smooth"`` also scales outlier channels down by ``2**k_c`` and multiplies their trits
-    by ``2**k_c``, see :func:`make_int_linear`); ``"dynamic"`` is per-token absmax like the
-    float model (:func:`int_dynamic_quant`)."""
-    act = lin.get("act", "static")
-    if (act == "dynamic" and lin.get("act_bits", fp.ACT_BITS) == 8
+    """Integer BitLinear (``lin`` from :func:`make_int_linear`): int8 in, 24-bit out. The
+    shipped design with packed trits runs compiled (the same integers as
+    :func:`int_bitlinear_parts`, tested)."""
+    if (lin.get("act", "static") == "dynamic" and lin.get("act_bits", fp.ACT_BITS) == 8
             and isinstance(lin["trits"], td.PackedTernary)):
         return _int_bitlinear_dynamic_compiled(x, lin)
+    return int_bitlinear_parts(x, lin)[2]
+
+
+def int_bitlinear_parts(x, lin: dict):
+    """Integer BitLinear as its parts: ``(q, m, out)`` = the int8 codes the synapses receive,
+    the per-token max ``m`` (..., 1) sent to the output rescale (None for static scales) and
+    the 24-bit output.
+
+    ``lin["act"]`` selects the input quantiser (default ``"dynamic"``, the shipped design):
+    ``"dynamic"`` is per-token absmax like the float model (:func:`int_dynamic_quant`; the
+    LUT is ``lin["recip_lut"]`` when given, e.g. a Lava model's Var); ``"static"`` /
+    ``"smooth"`` use the calibrated static scale folded into the norm gains (``"smooth"``
+    also scales outlier channels down by ``2**k_c`` and multiplies their trits by ``2**k_c``,
+    see :func:`make_int_linear`)."""
+    act = lin.get("act", "static")
     y = int_rms_norm(x, lin["in_frac"], lin["wm"], lin["ws"], lin["eps_q"])
     if act == "dynamic":
-        q, m = int_dynamic_quant(y, lin.get("act_bits", fp.ACT_BITS))
+        q, m = int_dynamic_quant(y, lin.get("act_bits", fp.ACT_BITS), lin.get("recip_lut"))
         acc = int_linear_acc(q, lin["trits"])
-        return fp.saturate(int_dynamic_rescale(acc, m, lin["mant"], lin["shift"]),
-                           fp.MSG_BITS)
+        return q, m, fp.saturate(int_dynamic_rescale(acc, m, lin["mant"], lin["shift"]),
+                                 fp.MSG_BITS)
     q = fp.saturate(y, lin.get("act_bits", fp.ACT_BITS))
     if act == "smooth":
         q = q << lin["k"]          # == trits * 2**k_c on those input channels (8-bit weights)
     acc = int_linear_acc(q, lin["trits"])
-    return fp.saturate(fp.mul_shift(acc, lin["mant"], lin["shift"]), fp.MSG_BITS)
+    return q, None, fp.saturate(fp.mul_shift(acc, lin["mant"], lin["shift"]), fp.MSG_BITS)
+
+
+#: Largest per-token max ``m`` of :func:`int_dynamic_quant`: it travels as a signed 24-bit
+#: graded message to the output rescale.
+M_MAX = (1 << (fp.MSG_BITS - 1)) - 1
 
 
 def _int_bitlinear_dynamic_compiled(x, lin: dict) -> np.ndarray:
@@ -186,10 +201,9 @@ def _int_bitlinear_dynamic_compiled(x, lin: dict) -> np.ndarray:
     N = y.shape[0]
     q = np.empty((N, packed.n_pad), np.int8)
     m = np.empty(N, np.int64)
-    m_max = globals().get("M_MAX", 1 << (fp.MSG_BITS - 1))   # the quantiser's clip of m
     lut = lin.get("recip_lut")
     lut = fp._recip_table() if lut is None else np.ascontiguousarray(lut, np.int64)
-    _lm_numba.dynamic_quant_rows(y, 8, np.int64(m_max), fp.RECIP_FRAC, fp.RECIP_INDEX_BITS,
+    _lm_numba.dynamic_quant_rows(y, 8, np.int64(M_MAX), fp.RECIP_FRAC, fp.RECIP_INDEX_BITS,
                                  lut, q, m)
     acc = td.packed_matvec_padded(q, packed)
     out = np.empty((N, R), np.int64)
@@ -198,15 +212,16 @@ def _int_bitlinear_dynamic_compiled(x, lin: dict) -> np.ndarray:
     return out.reshape(lead + (R,))
 
 
-def int_dynamic_quant(y, bits: int = fp.ACT_BITS):
+def int_dynamic_quant(y, bits: int = fp.ACT_BITS, table=None):
     """Per-token absmax quantisation in integers (the trained model's ``activation_quant``):
-    ``m = max|y|`` over the channels (a max reduction), ``1/m`` by :func:`recip_norm`
-    (count-leading-zeros, LUT, one Newton step), ``q = sat(y * qmax * r >> (23 + e))``.
-    ``y`` is 24-bit. Returns ``(q, m)`` with ``m`` (..., 1) for the output rescale."""
+    ``m = min(max|y|, M_MAX)`` over the channels (a max reduction), ``1/m`` by
+    :func:`~lava_llm.fixed_point.recip_norm` (count-leading-zeros, the LUT ``table``, one
+    Newton step), ``q = sat(y * qmax * r >> (23 + e))``. ``y`` is saturated to 24 bits first.
+    Returns ``(q, m)`` with ``m`` (..., 1) for the output rescale."""
     y = fp.saturate(y, fp.MSG_BITS)
     qmax = (1 << (bits - 1)) - 1
-    m = np.maximum(np.max(np.abs(y), axis=-1, keepdims=True), 1)
-    r, e = fp.recip_norm(m)
+    m = np.clip(np.max(np.abs(y), axis=-1, keepdims=True), 1, M_MAX)
+    r, e = fp.recip_norm(m, table)
     q = fp.saturate(fp.rshift(y * (qmax * r), fp.RECIP_FRAC + e), bits)
     return q, m
 
@@ -256,22 +271,25 @@ def make_int_norm(gain, *, in_frac: int, out_frac: int = GATE_FRAC,
 
 #: Input quantisers of :func:`make_int_linear` / :func:`int_bitlinear`.
 ACT_MODES = ("static", "dynamic", "smooth")
+#: The shipped input quantiser: per-token absmax int8, as the trained model quantises.
+DEFAULT_ACT = "dynamic"
 #: Largest per-channel smoothing exponent of ``act="smooth"`` (weights ``±2**k`` stay 8-bit).
 SMOOTH_MAX_K = 6
 
 
 def make_int_linear(lin, *, in_frac: int, out_frac: int, amax: float,
-                    eps: float = td.RMS_EPS, act: str = "static", act_bits: int = fp.ACT_BITS,
+                    eps: float = td.RMS_EPS, act: str = DEFAULT_ACT,
+                    act_bits: int = fp.ACT_BITS,
                     channel_amax=None) -> dict:
     """Integer parameters of a BitLinear ``lin`` (trits, scale, norm_weight) whose normed
     input was calibrated to ``max|RMSNorm(x) * g| = amax``.
 
     ``act`` (the input quantiser; ``act_bits`` its width, 8 = the trained model's):
 
-    * ``"static"`` (default): static scale ``S = qmax/amax`` folded into the norm gains.
-    * ``"dynamic"``: per-token absmax as the float model (:func:`int_dynamic_quant`); the norm
+    * ``"dynamic"`` (default, :data:`DEFAULT_ACT`): per-token absmax as the float model (:func:`int_dynamic_quant`); the norm
       output is 24-bit with ``y_frac = clip(pow2_exponent(4 amax), 8, 18)`` fractional bits;
       the output rescale multiplies by the token's max (:func:`int_dynamic_rescale`).
+    * ``"static"``: static scale ``S = qmax/amax`` folded into the norm gains.
     * ``"smooth"``: outlier-aware static scale. Needs ``channel_amax`` (per input channel max
       |normed input|). The scale is set by ``a_ref = amax / 2**SMOOTH_MAX_K`` floored at the
       90th percentile of ``channel_amax``; channel ``c`` with ``channel_amax[c] > a_ref`` is
@@ -290,8 +308,7 @@ def make_int_linear(lin, *, in_frac: int, out_frac: int, amax: float,
     amax = float(amax) if np.isfinite(amax) and amax > 0 else 1.0
     base = {"trits": trits, "in_frac": int(in_frac), "out_frac": int(out_frac),
             "eps_q": _eps_q(eps, n, in_frac), "amax": amax}
-    if act != "static" or act_bits != fp.ACT_BITS:
-        base.update(act=act, act_bits=act_bits)
+    base.update(act=act, act_bits=act_bits)
     if act == "dynamic":
         y_frac = int(np.clip(fp.pow2_exponent(4.0 * amax, fp.MSG_BITS), 8, 18))
         wm, ws = _gain_multipliers(lin.norm_weight, np.sqrt(n) * 2.0 ** (y_frac - NORM_T))

@@ -1,4 +1,5 @@
-"""ProcessModels of RMSNorm, GLU, SiLUGate, ResidualAdd, GLUBlock, TokenEmbedding and LMHead:
+"""ProcessModels of RMSNorm, AbsmaxRMSNorm, GLU, SiLUGate, ResidualAdd, TokenScaledDense, TokenRescale,
+GLUBlock, TokenEmbedding and LMHead:
 thin wrappers over :mod:`.kernels`, reading every parameter from Vars. Nothing raises inside
 ``run_spk`` (inputs are validated by the Processes; fixed models saturate).
 
@@ -16,8 +17,10 @@ from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 from lava_llm import fixed_point as fp
 from lava_llm.processes.lm_blocks import kernels as lk
 from lava_llm.processes.lm_blocks import var_layout as vl
-from lava_llm.processes.lm_blocks.process import (GLU, GLUBlock, LMHead, Readout, ResidualAdd,
-                                                   RMSNorm, SiLUGate, TokenEmbedding)
+from lava_llm.processes.ternary_dense import kernels as td
+from lava_llm.processes.lm_blocks.process import (GLU, AbsmaxRMSNorm, GLUBlock, LMHead, Readout, ResidualAdd,
+                                                   RMSNorm, SiLUGate, TokenEmbedding,
+                                                   TokenRescale, TokenScaledDense)
 from lava_llm.processes.base import SingleBlasThreadModel
 
 
@@ -30,6 +33,13 @@ class _RMSNormBase(SingleBlasThreadModel):
     in_frac: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=5)
     out_bits: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=5)
 
+    def _norm_float(self):
+        return lk.rms_norm(self.a_in.recv(), self.weight, float(self.eps[0]))
+
+    def _norm_fixed(self):
+        return lk.int_rms_norm(self.a_in.recv().astype(np.int64), int(self.in_frac[0]),
+                               self.wm, int(self.ws[0]), int(self.eps_q[0]))
+
 
 @implements(proc=RMSNorm, protocol=LoihiProtocol)
 @requires(CPU)
@@ -39,7 +49,7 @@ class PyRMSNormModelFloat(_RMSNormBase):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
 
     def run_spk(self):
-        y = lk.rms_norm(self.a_in.recv(), self.weight, float(self.eps[0]))
+        y = self._norm_float()
         if int(self.out_bits[0]) == fp.ACT_BITS:  # BitLinear front end: int8 fake quant
             q, sc = fp.int8_absmax_per_token(y)
             y = q / sc
@@ -54,10 +64,44 @@ class PyRMSNormModelFixed(_RMSNormBase):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
 
     def run_spk(self):
-        x = self.a_in.recv().astype(np.int64)
-        y = lk.int_rms_norm(x, int(self.in_frac[0]), self.wm, int(self.ws[0]),
-                            int(self.eps_q[0]))
+        y = self._norm_fixed()
         self.s_out.send(fp.saturate(y, int(self.out_bits[0])).astype(np.int32))
+
+
+class _AbsmaxRMSNormBase(_RMSNormBase):
+    recip_lut: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=vl.RECIP_LUT_BITS)
+
+
+@implements(proc=AbsmaxRMSNorm, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyAbsmaxRMSNormModelFloat(_AbsmaxRMSNormBase):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    s_scale: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+
+    def run_spk(self):
+        y = self._norm_float()
+        q, sc = fp.int8_absmax_per_token(y, bits=int(self.out_bits[0]))
+        self.s_out.send(q / sc)
+        self.s_scale.send(np.array([np.max(np.abs(y))]))
+
+
+@implements(proc=AbsmaxRMSNorm, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyAbsmaxRMSNormModelFixed(_AbsmaxRMSNormBase):
+    """Integer RMSNorm, max reduction, reciprocal LUT + Newton step: int8 codes on ``s_out``,
+    the token's 24-bit max on ``s_scale``."""
+
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    s_scale: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+    def run_spk(self):
+        q, m = lk.int_dynamic_quant(self._norm_fixed(), int(self.out_bits[0]), self.recip_lut)
+        self.s_out.send(q.astype(np.int32))
+        self.s_scale.send(m.astype(np.int32))
 
 
 @implements(proc=GLU, protocol=LoihiProtocol)
@@ -176,17 +220,29 @@ class PyGLUBlockModelFixed(_GLUBlockBase):
 
 
 def bitlinear_pair(proc, key: str, eps: float, name: str):
-    """The fine form of BitLinear ``key`` of ``proc``: an int8 RMSNorm neuron (the static
-    input scale) and a TernaryDense synapse with the output rescale, built from ``proc``'s
-    Vars. Returns ``(norm, synapse)``, not yet connected to each other's neighbours."""
+    """The fine form of BitLinear ``key`` of ``proc``, built from ``proc``'s Vars: an int8
+    RMSNorm neuron and its synapses with the output rescale. Per-token dynamic inputs
+    (``key_act`` = 1, the shipped design): AbsmaxRMSNorm -> TokenScaledDense, the norm's
+    per-token max on ``s_scale``; static: RMSNorm(quantize=True) -> TernaryDense. Returns ``(norm, synapse)``, not yet connected to their neighbours."""
     from lava_llm.processes.ternary_dense import TernaryDense
 
     v = lambda s: vl.var_value(proc, f"{key}_{s}")  # noqa: E731
-    norm = RMSNorm(weight=v("norm_weight"), eps=eps, quantize=True,
-                   norm_int=vl.read_norm_int(proc, key), name=f"{name}.{key}_norm")
-    syn = TernaryDense(weights=v("weights"), scale=float(v("scale")[0]),
-                       mant=int(v("mant")[0]), shift=int(v("shift")[0]),
-                       weight_exp=int(v("weight_exp")[0]), name=f"{name}.{key}_syn")
+    dynamic = vl.act_name(v("act")[0]) == "dynamic"
+    nkw = dict(weight=v("norm_weight"), eps=eps, norm_int=vl.read_norm_int(proc, key),
+               name=f"{name}.{key}_norm")
+    if dynamic:
+        norm = AbsmaxRMSNorm(act_bits=int(v("act_bits")[0]), **nkw)
+        norm.recip_lut.init = vl.var_value(proc, "recip_lut").astype(np.int64).copy()
+    else:
+        norm = RMSNorm(quantize=True, **nkw)
+    kw = dict(weights=v("weights"), scale=float(v("scale")[0]), mant=int(v("mant")[0]),
+              shift=int(v("shift")[0]), weight_exp=int(v("weight_exp")[0]),
+              name=f"{name}.{key}_syn")
+    if dynamic:
+        syn = TokenScaledDense(**kw)
+        norm.s_scale.connect(syn.s_scale)
+    else:
+        syn = TernaryDense(**kw)
     norm.s_out.connect(syn.s_in)
     return norm, syn
 
@@ -392,3 +448,106 @@ class PyReadoutModelFixed(_SamplerBase):
     def run_spk(self):
         logits = self.a_in.recv().astype(np.int64)
         self.s_out.send(np.array([self._emit(logits, lk.sample_int)], np.int32))
+
+
+class _TokenScaledDenseBase(SingleBlasThreadModel):
+    weights: np.ndarray = LavaPyType(np.ndarray, np.int8, precision=8)
+    weight_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=3)
+    scale: np.ndarray = LavaPyType(np.ndarray, float)  # float model; host-side for fixed
+    mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
+    shift: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=6)
+
+
+@implements(proc=TokenScaledDense, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyTokenScaledDenseModelFloat(_TokenScaledDenseBase):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_scale: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+
+    def run_spk(self):
+        x = self.s_in.recv().astype(np.float64)
+        self.s_scale.recv()   # the input is already dequantised in the float model
+        self.a_out.send(td.float_step(x, self.weights, float(self.scale[0])))
+
+
+@implements(proc=TokenScaledDense, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyTokenScaledDenseModelFixed(_TokenScaledDenseBase):
+    """int8 codes and the token's 24-bit max in, ternary accumulate, per-token rescale,
+    24-bit out (:func:`lava_llm.processes.lm_blocks.kernels.int_dynamic_rescale`)."""
+
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=8)
+    s_scale: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+    def run_spk(self):
+        q = fp.saturate(self.s_in.recv().astype(np.int64), fp.ACT_BITS)
+        m = self.s_scale.recv().astype(np.int64)
+        acc = lk.int_linear_acc(q, self.weights)
+        shift = int(self.shift[0]) - int(self.weight_exp[0])   # exact fold, shift >= exp
+        y = lk.int_dynamic_rescale(acc, m, int(self.mant[0]), shift)
+        self.a_out.send(fp.saturate(y, fp.MSG_BITS).astype(np.int32))
+
+
+@implements(proc=TokenScaledDense, protocol=LoihiProtocol)
+class SubTokenScaledDenseModel(AbstractSubProcessModel):
+    """Fine-grained TokenScaledDense: ``s_in -> TernarySynapse -> TokenRescale.a_in``,
+    ``s_scale -> TokenRescale.s_in``, ``TokenRescale -> a_out``."""
+
+    def __init__(self, proc):
+        from lava_llm.processes.ternary_dense import fine_kernels as fk
+        from lava_llm.processes.ternary_dense.process import TernarySynapse
+
+        w = np.asarray(proc.weights.init)
+        e = int(np.asarray(proc.weight_exp.init)[0])
+        if not fk.acc_fits(w.shape[1], e):
+            raise ValueError(f"{proc.name}: {w.shape[1]} inputs with weight_exp={e} can "
+                             "overflow a 24-bit dendritic sum; the fine form needs n_in * 128 "
+                             "* 2**weight_exp < 2**23")
+        self.synapse = TernarySynapse(weights=w, weight_exp=e, name=f"{proc.name}.synapse")
+        self.rescale = TokenRescale(n=w.shape[0], scale=float(np.asarray(proc.scale.init)[0]),
+                                    mant=int(np.asarray(proc.mant.init)[0]),
+                                    shift=int(np.asarray(proc.shift.init)[0]),
+                                    name=f"{proc.name}.rescale")
+        proc.s_in.connect(self.synapse.s_in)
+        proc.s_scale.connect(self.rescale.s_in)
+        self.synapse.a_out.connect(self.rescale.a_in)
+        self.rescale.s_out.connect(proc.a_out)
+
+
+class _TokenRescaleBase(SingleBlasThreadModel):
+    scale: np.ndarray = LavaPyType(np.ndarray, float)  # float model; host-side for fixed
+    mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
+    shift: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=6)
+
+
+@implements(proc=TokenRescale, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyTokenRescaleModelFloat(_TokenRescaleBase):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+
+    def run_spk(self):
+        acc = self.a_in.recv().astype(np.float64)
+        self.s_in.recv()
+        self.s_out.send(float(self.scale[0]) * acc)
+
+
+@implements(proc=TokenRescale, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyTokenRescaleModelFixed(_TokenRescaleBase):
+    a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+
+    def run_spk(self):
+        acc = self.a_in.recv().astype(np.int64)
+        m = self.s_in.recv().astype(np.int64)
+        y = lk.int_dynamic_rescale(acc, m, int(self.mant[0]), int(self.shift[0]))
+        self.s_out.send(fp.saturate(y, fp.MSG_BITS).astype(np.int32))

@@ -29,8 +29,9 @@ class RMSNorm(ValidatedProcess):
     ``wm``/``ws`` fold ``weight * sqrt(n)`` and the output format into a 16-bit multiplier per
     channel (:func:`lava_llm.processes.lm_blocks.kernels.make_int_norm`). Input and output
     carry ``in_frac`` / ``out_frac`` fractional bits in the fixed model; ``out_bits`` is 24
-    (a graded message) or, with ``quantize=True``, 8 (the int8 input of a BitLinear synapse:
-    the fixed scale is then the static calibrated one in ``norm_int``).
+    (a graded message) or, with ``quantize=True``, 8 (the int8 input of a BitLinear synapse
+    with a static input scale, folded into ``norm_int``'s gains; the per-token dynamic
+    quantiser of the shipped design is :class:`AbsmaxRMSNorm`).
 
     Parameters
     ----------
@@ -41,7 +42,7 @@ class RMSNorm(ValidatedProcess):
     eps : float
         Epsilon.
     quantize : bool
-        BitLinear front end: int8 output.
+        BitLinear front end with a static scale: int8 output.
     norm_int : dict, optional
         Precomputed integer parameters (``wm``, ``ws``, ``eps_q``, ``in_frac``), e.g. a
         BitLinear's from :func:`~lava_llm.processes.lm_blocks.kernels.make_int_linear`.
@@ -51,27 +52,154 @@ class RMSNorm(ValidatedProcess):
                  eps: float = 1e-6, quantize: bool = False,
                  norm_int: ty.Optional[dict] = None, name: ty.Optional[str] = None,
                  log_config: ty.Optional[LogConfig] = None):
-        w = V.check_ndim("weight", V.check_finite("weight", weight), 1).astype(np.float64)
-        n = w.size
-        V.check_int("in_frac", in_frac, 4, 16)
-        V.check_int("out_frac", out_frac, 0, 20)
-        eps = V.check_positive("eps", eps)
-        q = norm_int if norm_int is not None else lk.make_int_norm(
-            w, in_frac=in_frac, out_frac=out_frac, eps=eps)
-        fp.check_bits("wm", q["wm"], lk.GAIN_BITS)
-        V.check_shape("wm", np.asarray(q["wm"]), (n,))
-        fp.check_bits("eps_q", q["eps_q"], fp.MSG_BITS)
-        super().__init__(shape=(n,), name=name, log_config=log_config)
-        self.a_in = InPort(shape=(n,))
-        self.s_out = OutPort(shape=(n,))
-        self.weight = Var(shape=(n,), init=w)
-        self.eps = Var(shape=(1,), init=np.array([eps]))
-        self.wm = Var(shape=(n,), init=np.asarray(q["wm"], np.int64))
-        self.ws = Var(shape=(1,), init=np.array([int(q["ws"])]))
-        self.eps_q = Var(shape=(1,), init=np.array([int(q["eps_q"])]))
-        self.in_frac = Var(shape=(1,), init=np.array([int(q["in_frac"])]))
+        _add_norm(self, weight, in_frac, out_frac, eps, norm_int, name, log_config)
         self.out_bits = Var(shape=(1,), init=np.array([fp.ACT_BITS if quantize
                                                         else fp.MSG_BITS]))
+
+
+def _add_norm(proc, weight, in_frac, out_frac, eps, norm_int, name, log_config) -> int:
+    """Checks, ports ``a_in`` / ``s_out`` and Vars shared by the two RMSNorm Processes."""
+    w = V.check_ndim("weight", V.check_finite("weight", weight), 1).astype(np.float64)
+    n = w.size
+    V.check_int("in_frac", in_frac, 4, 16)
+    V.check_int("out_frac", out_frac, 0, 20)
+    eps = V.check_positive("eps", eps)
+    q = norm_int if norm_int is not None else lk.make_int_norm(
+        w, in_frac=in_frac, out_frac=out_frac, eps=eps)
+    fp.check_bits("wm", q["wm"], lk.GAIN_BITS)
+    V.check_shape("wm", np.asarray(q["wm"]), (n,))
+    fp.check_bits("eps_q", q["eps_q"], fp.MSG_BITS)
+    ValidatedProcess.__init__(proc, shape=(n,), name=name, log_config=log_config)
+    proc.a_in = InPort(shape=(n,))
+    proc.s_out = OutPort(shape=(n,))
+    proc.weight = Var(shape=(n,), init=w)
+    proc.eps = Var(shape=(1,), init=np.array([eps]))
+    proc.wm = Var(shape=(n,), init=np.asarray(q["wm"], np.int64))
+    proc.ws = Var(shape=(1,), init=np.array([int(q["ws"])]))
+    proc.eps_q = Var(shape=(1,), init=np.array([int(q["eps_q"])]))
+    proc.in_frac = Var(shape=(1,), init=np.array([int(q["in_frac"])]))
+    return n
+
+
+class AbsmaxRMSNorm(ValidatedProcess):
+    r"""RMSNorm followed by the per-token absmax int8 quantiser: the front end of a BitLinear
+    with dynamic input scales (the shipped design, as the trained model quantises).
+
+    Dynamics (each time step)::
+
+        float:  y = a_in / sqrt(mean(a_in**2) + eps) * weight
+                s_out = q8(y) (per-token absmax int8, as q / s);  s_scale = max|y|
+        fixed:  y = RMSNorm_fixed(a_in)                  (as :class:`RMSNorm`, 24-bit)
+                m = min(max|y|, 2**23 - 1)              (max reduction over the channels)
+                r, e = recip_norm(m, recip_lut)          (count-leading-zeros, LUT, Newton step)
+                s_out = sat_b(y * qmax * r >> (23 + e))  (b = act_bits, qmax = 2**(b-1) - 1)
+                s_scale = m                              (one 24-bit message per token)
+
+    ``s_scale`` feeds the output rescale of the synapses (:class:`TokenScaledDense`);
+    :func:`lava_llm.processes.lm_blocks.kernels.int_dynamic_quant` is the kernel.
+    ``recip_lut`` (1024 unsigned 23-bit entries) is a Var.
+
+    Parameters
+    ----------
+    weight : array (n,)
+        Gain.
+    eps : float
+        Epsilon.
+    norm_int : dict, optional
+        Integer RMSNorm parameters (``wm``, ``ws``, ``eps_q``, ``in_frac``), e.g. a
+        BitLinear's from :func:`~lava_llm.processes.lm_blocks.kernels.make_int_linear`.
+    in_frac, out_frac : int
+        Fixed-point formats of the norm when ``norm_int`` is not given.
+    act_bits : int
+        Width of the quantised output (8 for the Lava ports).
+    """
+
+    def __init__(self, *, weight, in_frac: int = lk.GATE_FRAC, out_frac: int = lk.GATE_FRAC,
+                 eps: float = 1e-6, norm_int: ty.Optional[dict] = None, act_bits: int = 8,
+                 name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
+        act_bits = V.check_int("act_bits", act_bits, fp.ACT_BITS, fp.ACT_BITS)
+        _add_norm(self, weight, in_frac, out_frac, eps, norm_int, name, log_config)
+        self.s_scale = OutPort(shape=(1,))
+        self.out_bits = Var(shape=(1,), init=np.array([act_bits]))
+        vl.add_recip_lut(self)
+
+
+class TokenScaledDense(ValidatedProcess):
+    r"""Ternary synapses whose output rescale multiplies by a per-token scale: the synapse
+    half of a BitLinear with per-token dynamic int8 inputs.
+
+    Dynamics (each time step; ``q = s_in`` the int8 codes, ``m = s_scale`` the token's max
+    from :class:`AbsmaxRMSNorm`)::
+
+        float:  a_out = scale * W_t @ s_in                       (s_in already dequantised)
+        fixed:  acc   = (W_t @ sat8(q)) << weight_exp              (dendritic sums)
+                k = max(bit_length(m) - 16, 0);  mh = m >> k      (16-bit mantissa of m)
+                a_out = sat24(acc * mh * mant >> (shift - k))
+
+    ``mant`` / ``shift`` = ``alpha / qmax * 2**(out_frac - y_frac)`` (16-bit,
+    :func:`~lava_llm.processes.lm_blocks.kernels.make_int_linear`). Two models: the fused
+    ``PyTokenScaledDenseModel{Float,Fixed}`` and ``SubTokenScaledDenseModel``
+    (``granularity="fine"``): a :class:`~lava_llm.processes.ternary_dense.process.TernarySynapse`
+    feeding :class:`TokenRescale` neurons (bit-exact while the dendritic sum fits 24 bits).
+
+    Parameters
+    ----------
+    weights : array (out, in) of {-1, 0, +1}
+    scale : float
+        ``alpha`` of the float model (> 0).
+    mant, shift : int
+        The fixed model's rescale (16-bit unsigned ``mant``, ``shift`` in [0, 62]).
+    weight_exp : int
+        Synaptic weight exponent in [0, 7].
+    """
+
+    def __init__(self, *, weights, scale: float, mant: int, shift: int, weight_exp: int = 0,
+                 name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
+        trits = V.check_ternary("weights", V.check_ndim("weights", weights, 2))
+        n_out, n_in = trits.shape
+        if n_out == 0 or n_in == 0:
+            raise ValueError(f"weights must be non-empty, got shape {trits.shape}")
+        scale = V.check_positive("scale", scale)
+        mant = V.check_int("mant", mant, 0, (1 << 16) - 1)
+        shift = V.check_int("shift", shift, 0, 62)
+        weight_exp = V.check_int("weight_exp", weight_exp, 0, 7)
+        if shift < weight_exp:
+            raise ValueError(f"shift={shift} must be >= weight_exp={weight_exp}")
+        super().__init__(shape=(n_out, n_in), name=name, log_config=log_config)
+        self.s_in = InPort(shape=(n_in,))
+        self.s_scale = InPort(shape=(1,))
+        self.a_out = OutPort(shape=(n_out,))
+        self.weights = Var(shape=(n_out, n_in), init=trits)
+        self.weight_exp = Var(shape=(1,), init=np.array([weight_exp]))
+        self.scale = Var(shape=(1,), init=np.array([scale]))
+        self.mant = Var(shape=(1,), init=np.array([mant]))
+        self.shift = Var(shape=(1,), init=np.array([shift]))
+
+
+class TokenRescale(ValidatedProcess):
+    r"""Post-synaptic neurons that rescale dendritic sums by a per-token scale: the neuron
+    half of :class:`TokenScaledDense`.
+
+    Dynamics (each time step; ``m = s_in``, one 24-bit value per token)::
+
+        float:  s_out = scale * a_in
+        fixed:  k = max(bit_length(m) - 16, 0)
+                s_out = sat24(a_in * (m >> k) * mant >> (shift - k))
+    """
+
+    def __init__(self, *, n: int, scale: float = 1.0, mant: int = 1, shift: int = 0,
+                 name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
+        n = V.check_int("n", n, 1)
+        scale = V.check_positive("scale", scale)
+        mant = V.check_int("mant", mant, 0, (1 << 16) - 1)
+        shift = V.check_int("shift", shift, 0, 62)
+        super().__init__(shape=(n,), name=name, log_config=log_config)
+        self.a_in = InPort(shape=(n,))
+        self.s_in = InPort(shape=(1,))
+        self.s_out = OutPort(shape=(n,))
+        self.scale = Var(shape=(1,), init=np.array([scale]))
+        self.mant = Var(shape=(1,), init=np.array([mant]))
+        self.shift = Var(shape=(1,), init=np.array([shift]))
 
 
 class GLU(ValidatedProcess):
@@ -173,6 +301,7 @@ class GLUBlock(ValidatedProcess):
         q = layer_int or {}
         for k in ("gate", "down"):
             vl.add_linear_vars(self, k, layer_float[k], q.get(k))
+        vl.add_recip_lut(self)
         vl.add_norm_vars(self, "mlp_norm", layer_float["mlp_norm"], q.get("mlp_norm"))
 
 
@@ -279,6 +408,7 @@ class LMHead(ValidatedProcess):
         q = head_int or {}
         vl.add_norm_vars(self, "norm", head_float["norm"], q.get("norm"))
         vl.add_linear_vars(self, "lm_head", head_float["lm_head"], q.get("lm_head"))
+        vl.add_recip_lut(self)
 
     #: Component Processes / leaves of the fine-grained form (its TernaryDense is 2 leaves).
     FINE_PROCESSES = 4

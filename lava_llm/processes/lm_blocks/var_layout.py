@@ -7,10 +7,15 @@ A BitLinear ``k`` (ternary weights + its input RMSNorm) is held as the Vars::
     k_mant, k_shift (1,)     16-bit output rescale of the accumulated sums (fixed model)
     k_wm (in,), k_ws, k_eps_q, k_in_frac
                              the integer RMSNorm in front (16-bit gains, shift, epsilon)
+    k_act (1,), k_act_bits (1,)
+                             the input quantiser: 1 = per-token dynamic absmax (the shipped
+                             design), 0 = static scale folded into ``k_wm``; its width (8)
     k_scale (1,), k_norm_weight (in,)
                              float model only (host-side values)
 
-and a plain RMSNorm ``k`` as ``k_gain`` (float), ``k_wm``, ``k_ws``, ``k_eps_q``,
+A Process holding BitLinears also holds ``recip_lut`` (1024,): the unsigned 23-bit
+reciprocal LUT of the dynamic quantiser (:func:`lava_llm.fixed_point.recip_table`), created by
+:func:`add_recip_lut`. A plain RMSNorm ``k`` is ``k_gain`` (float), ``k_wm``, ``k_ws``, ``k_eps_q``,
 ``k_in_frac``. :func:`add_linear_vars` / :func:`add_norm_vars` create them on a Process,
 :func:`install_types` declares their ``LavaPyType`` (precision at Loihi widths) on a
 ProcessModel class, :func:`read_linear_int` / :func:`read_linear_float` / :func:`read_norm_int`
@@ -29,7 +34,12 @@ from lava_llm import fixed_point as fp
 #: (suffix, precision) of the integer Vars of a BitLinear / a norm (signed 32-bit
 #: containers; ``mant`` is unsigned).
 LINEAR_INT = (("weights", fp.WEIGHT_BITS), ("weight_exp", 3), ("mant", 16), ("shift", 6),
-              ("wm", 16), ("ws", 6), ("eps_q", 24), ("in_frac", 5))
+              ("wm", 16), ("ws", 6), ("eps_q", 24), ("in_frac", 5), ("act", 2),
+              ("act_bits", 5))
+#: Codes of the ``k_act`` Var (the input quantisers the Lava models hold).
+ACT_CODES = {"static": 0, "dynamic": 1}
+#: Precision of the ``recip_lut`` Var (entries up to 2**23: unsigned 24-bit).
+RECIP_LUT_BITS = 24
 LINEAR_FLOAT = ("scale", "norm_weight")
 NORM_INT = (("wm", 16), ("ws", 6), ("eps_q", 24), ("in_frac", 5))
 NORM_FLOAT = ("gain",)
@@ -53,18 +63,28 @@ def add_linear_vars(proc, key: str, lin_float, lin_int: dict | None) -> None:
             "wm": np.asarray(q.get("wm", np.zeros(n_in)), np.int64),
             "ws": _scalar(q.get("ws", 0)), "eps_q": _scalar(q.get("eps_q", 0)),
             "in_frac": _scalar(q.get("in_frac", 0)),
+            "act": _scalar(ACT_CODES.get(q.get("act", "static"), 0)),
+            "act_bits": _scalar(q.get("act_bits", fp.ACT_BITS)),
             "scale": np.array([float(lin_float.scale)]),
             "norm_weight": np.asarray(lin_float.norm_weight, np.float64)}
     if lin_int is not None:
-        if q.get("act", "static") != "static" or q.get("act_bits", fp.ACT_BITS) != fp.ACT_BITS:
-            raise ValueError(f"{key}: the Lava models hold the static int8 input quantiser only; "
-                             f"act={q.get('act', 'static')!r}, act_bits={q.get('act_bits', 8)} "
-                             f"(export_int quant options) runs in the integer engine")
+        act, bits = q.get("act", "static"), q.get("act_bits", fp.ACT_BITS)
+        if act not in ACT_CODES or bits != fp.ACT_BITS:
+            raise ValueError(f"{key}: the Lava models hold the dynamic and static int8 input "
+                             f"quantisers only; act={act!r}, act_bits={bits} (export_int quant "
+                             f"options) runs in the integer engine")
         fp.check_bits(f"{key} wm", vals["wm"], 16)
         fp.check_bits(f"{key} eps_q", vals["eps_q"], 24)
         fp.check_bits(f"{key} mant", vals["mant"], 16, signed=False)
     for name, v in vals.items():
         setattr(proc, f"{key}_{name}", Var(shape=v.shape, init=v))
+
+
+def add_recip_lut(proc) -> None:
+    """The reciprocal LUT Var ``recip_lut`` of the dynamic input quantiser on ``proc``."""
+    lut = fp.recip_table()
+    fp.check_bits("recip_lut", lut, RECIP_LUT_BITS, signed=False)
+    proc.recip_lut = Var(shape=lut.shape, init=lut)
 
 
 def add_norm_vars(proc, key: str, gain, norm_int: dict | None) -> None:
@@ -90,6 +110,8 @@ def install_types(model_cls, linears=(), norms=()):
             setattr(model_cls, f"{key}_{suffix}", LavaPyType(np.ndarray, dtype, precision=bits))
         for suffix in LINEAR_FLOAT:
             setattr(model_cls, f"{key}_{suffix}", LavaPyType(np.ndarray, float))
+    if linears:
+        model_cls.recip_lut = LavaPyType(np.ndarray, np.int32, precision=RECIP_LUT_BITS)
     for key in norms:
         for suffix, bits in NORM_INT:
             setattr(model_cls, f"{key}_{suffix}", LavaPyType(np.ndarray, np.int32, precision=bits))
@@ -116,8 +138,19 @@ def read_linear_int(obj, key: str) -> dict:
     g = lambda s: var_value(obj, f"{key}_{s}")  # noqa: E731
     d = read_norm_int(obj, key)
     d.update(trits=g("weights").astype(np.int8), mant=int(g("mant")[0]),
-             shift=int(g("shift")[0]) - int(g("weight_exp")[0]))
+             shift=int(g("shift")[0]) - int(g("weight_exp")[0]),
+             act=act_name(g("act")[0]), act_bits=int(g("act_bits")[0]))
+    if d["act"] == "dynamic":
+        d["recip_lut"] = var_value(obj, "recip_lut").astype(np.int64)
     return d
+
+
+def act_name(code) -> str:
+    """The input quantiser of a ``k_act`` code."""
+    names = {v: k for k, v in ACT_CODES.items()}
+    if int(code) not in names:
+        raise ValueError(f"act code must be one of {sorted(names)}, got {int(code)}")
+    return names[int(code)]
 
 
 def read_linear_float(obj, key: str) -> Linear:

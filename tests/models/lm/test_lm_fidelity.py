@@ -47,13 +47,16 @@ def test_dynamic_quant_is_the_float_per_token_absmax():
     assert np.abs(back - y).max() <= np.abs(y).max(axis=1, keepdims=True).max() / 127
 
 
-def test_default_export_is_unchanged_and_options_are_checked(model):
+def test_default_export_is_dynamic_and_options_are_checked(model):
     p, cal, ids = model
     a = export.export_int(p, cal)
-    b = export.export_int(p, cal, {"act": "static", "act_bits": 8})
+    b = export.export_int(p, cal, {"act": "dynamic", "act_bits": 8})
+    s = export.export_int(p, cal, {"act": "static"})
     za, _ = engine.int_forward(a, ids)
     zb, _ = engine.int_forward(b, ids)
-    assert np.array_equal(za, zb) and "act" not in a["layers"][0]["i"]
+    zs, _ = engine.int_forward(s, ids)
+    assert np.array_equal(za, zb) and a["layers"][0]["i"]["act"] == "dynamic"
+    assert s["layers"][0]["i"]["act"] == "static" and not np.array_equal(za, zs)
     with pytest.raises(ValueError, match="act must be one of"):
         export.export_int(p, cal, {"act": "bogus"})
     with pytest.raises(ValueError, match="unknown key"):
@@ -68,7 +71,7 @@ def test_designs_track_float_and_dynamic_beats_static(model):
     p, cal, ids = model
     zf, _ = engine.float_forward(p, ids)
     err = {}
-    for name, q in [("static", None), ("dynamic", {"act": "dynamic"}),
+    for name, q in [("static", {"act": "static"}), ("dynamic", None),
                     ("smooth", {"act": "smooth"}), ("int16", {"act_bits": 16})]:
         qm = export.export_int(p, cal, q)
         z, _ = engine.int_forward(qm, ids)
@@ -106,16 +109,20 @@ def test_smooth_folds_power_of_two_scales():
 
 
 def test_lava_refuses_quantiser_options_it_does_not_hold(model):
-    # the Lava Var layout carries the shipped static int8 design only: other export options
-    # are an error there, never a silently different model
+    # the Lava Var layout carries the dynamic (shipped) and static int8 designs: the other
+    # export options are an error there, never a silently different model
     from lava_llm.models.lm.network import build_network
 
     p, cal, _ = model
     fm = export.float_model(p)
-    for quant in ({"act": "dynamic"}, {"act": "smooth"}, {"act_bits": 16}):
-        with pytest.raises(ValueError, match="static int8 input quantiser only"):
+    for quant in ({"act": "smooth"}, {"act_bits": 16}, {"act": "static", "act_bits": 16}):
+        with pytest.raises(ValueError, match="dynamic and static int8 input quantisers only"):
             build_network(fm, export.export_int(p, cal, quant), np.array([3, 7]), 2)
-    build_network(fm, export.export_int(p, cal), np.array([3, 7]), 2)   # the default: fine
+    for quant in (None, {"act": "static"}):
+        net = build_network(fm, export.export_int(p, cal, quant), np.array([3, 7]), 2)
+        want = 0 if quant else 1
+        assert int(net.blocks[0].i_act.init[0]) == want == int(net.head.lm_head_act.init[0])
+        np.testing.assert_array_equal(net.blocks[1].recip_lut.init, fp.recip_table())
 
 
 def test_traces_equal_the_engines(model):

@@ -28,7 +28,12 @@ def lm():
 
 
 @pytest.mark.slow
-def test_fused_and_fine_equal_engine(lm):
+@pytest.mark.parametrize("act", ["dynamic", "static"])
+def test_fused_and_fine_equal_engine(act):
+    # both integer designs: the shipped per-token dynamic int8 inputs (AbsmaxRMSNorm ->
+    # TokenScaledDense in the fine form) and the static calibrated scales
+    lm = LanguageModel(random_params(CFG, seed=5), quant={"act": act})
+    assert lm.int_model["layers"][0]["i"]["act"] == act
     prompt = [1, 2, 3]
     eng = lm.generate(prompt, 3, backend="engine", temperature=0.9, seed=4)
     leaves = {}
