@@ -25,7 +25,7 @@ CORE = [
     "lava_llm.processes.ternary_dense.kernels", "lava_llm.processes.lm_blocks.kernels",
     "lava_llm._fixed_point_numba", "lava_llm._ternary_numba", "lava_llm._ternary_layout",
     "lava_llm._lm_numba",
-    "lava_llm.numba_threads",
+    "lava_llm.numba_threads", "lava_llm.progress",
     "lava_llm.processes.gated_recurrence.kernels", "lava_llm.processes.ssm_diagonal.kernels",
     "lava_llm.processes.qubo_annealing.kernels",
     "lava_llm.models.lm.config", "lava_llm.models.lm.params", "lava_llm.models.lm.engine",

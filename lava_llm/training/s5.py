@@ -463,9 +463,9 @@ def train_denoiser(model: S5Denoiser, data, steps: int, *, sparsity: float = 0.0
     losses, current = [], -1.0
     it = range(steps)
     if progress:
-        from tqdm import tqdm
+        from lava_llm.progress import bar
 
-        it = tqdm(it, desc="train", file=__import__("sys").stderr)
+        it = bar(it, desc="train", file=__import__("sys").stderr)
     for k in it:
         if k == qat_start:
             model.set_qat(True)

@@ -162,9 +162,9 @@ def bits_per_char(logits_fn, ids, *, streams: int = 64, chunk: int = 256,
     total, state = 0.0, None
     rng = range(0, n, chunk)
     if progress:
-        from tqdm import tqdm
+        from lava_llm.progress import bar
 
-        rng = tqdm(rng, desc="scoring", leave=False)
+        rng = bar(rng, desc="scoring", leave=False)
     for s in rng:
         logits, state = logits_fn(x[:, s:s + chunk], state)
         lp = log_softmax(np.asarray(logits, np.float64) * scale)

@@ -32,9 +32,9 @@ def _log_softmax(z):
 
 
 def _bar(total, progress, desc):
-    from tqdm import tqdm
+    from lava_llm.progress import bar
 
-    return tqdm(total=total, desc=desc, unit="tok", disable=not progress, leave=False)
+    return bar(total=total, desc=desc, unit="tok", disable=not progress, leave=False)
 
 
 def stream_bits(lm, ids, backend: str = "engine", *, chunk: int = 256,
