@@ -7,26 +7,9 @@ from numba import njit
 
 from numba import prange
 
-from lava_llm._fixed_point_numba import rshift1, rsqrt1
+from lava_llm._fixed_point_numba import rshift1
 from lava_llm._ternary_layout import BLOCK_BYTES as G
 from lava_llm._ternary_numba import prefetch_row, row_dot
-
-
-@njit(cache=True, error_model="numpy")
-def rms_norm_rows(x, x_frac, wm, ws, eps_q, norm_r, norm_t, table, index_bits, table_frac,
-                  out):
-    """``int_rms_norm`` over the rows of ``x`` (N, n) int64 with ``wm`` (n,) int64: per row
-    ``ss = sum(x*x) + eps_q``, ``r = rsqrt_fixed(ss, 2 x_frac, norm_r)``,
-    ``out = ((x * r) >> (x_frac + norm_r - norm_t)) * wm >> ws`` (rounding shifts; int64
-    arithmetic wraps exactly as numpy's)."""
-    s1 = x_frac + norm_r - norm_t
-    for t in range(x.shape[0]):
-        ss = np.int64(0)
-        for j in range(x.shape[1]):
-            ss += x[t, j] * x[t, j]
-        r = rsqrt1(ss + eps_q, 2 * x_frac, norm_r, table, index_bits, table_frac)
-        for j in range(x.shape[1]):
-            out[t, j] = rshift1(rshift1(x[t, j] * r, s1) * wm[j], ws)
 
 
 @njit(cache=True, error_model="numpy")
@@ -37,6 +20,51 @@ def _bit_length(v):
         b += 1
         t >>= 1
     return b
+
+
+@njit(inline="always", error_model="numpy")
+def _shift(v, n):
+    # fixed_point.shift: left for n >= 0, rounding right otherwise
+    return v << n if n >= 0 else rshift1(v, -n)
+
+
+@njit(cache=True, error_model="numpy")
+def rsqrt_norm1(v, c, table):
+    """``lm_blocks.kernels.rsqrt_norm`` of one value: ``(r, k)`` with ``1/sqrt(v) ~= r *
+    2**-(F + k)``; ``c`` = (norm_t, F, newton steps, index_bits, table_frac)."""
+    F, ib = c[1], c[3]
+    v = max(v, np.int64(1))
+    e = _bit_length(v) - 1
+    two_k = e - (e & 1)
+    un = _shift(v, F - two_k)
+    idx = min(max((un >> (F - ib)) - (np.int64(1) << ib), np.int64(0)),
+              (np.int64(3) << ib) - 1)
+    r = table[idx] << (F - c[4])
+    for _ in range(c[2]):
+        t = (un * ((r * r) >> F)) >> F
+        r = (r * ((np.int64(3) << F) - t)) >> (F + 1)
+    return r, two_k >> 1
+
+
+@njit(inline="always", error_model="numpy")
+def _rms(x, wm, ws, eps_q, c, table, out):
+    # int_rms_norm of one vector: ss = sum x*x + eps_q; (r, k) = rsqrt_norm(ss);
+    # t = shift(x r, norm_t - F - k); out = (t * wm) >> ws (rounding)
+    ss = np.int64(0)
+    for j in range(x.size):
+        ss += x[j] * x[j]
+    r, k = rsqrt_norm1(ss + eps_q, c, table)
+    s1 = c[0] - c[1] - k
+    for j in range(x.size):
+        out[j] = rshift1(_shift(x[j] * r, s1) * wm[j], ws)
+
+
+@njit(cache=True, error_model="numpy")
+def rms_norm_rows(x, wm, ws, eps_q, c, table, out):
+    """``int_rms_norm`` over the rows of ``x`` (N, n) int64 with gains ``wm`` (n,) int64 and
+    the constants ``c`` of :func:`rsqrt_norm1` (int64 arithmetic wraps as numpy's)."""
+    for t in range(x.shape[0]):
+        _rms(x[t], wm, ws, eps_q, c, table, out[t])
 
 
 @njit(cache=True, error_model="numpy")
@@ -73,19 +101,13 @@ def dynamic_quant_rows(y, bits, m_max, recip_frac, recip_index_bits, recip_lut, 
 @njit(cache=True, error_model="numpy")
 def dynamic_rescale_rows(acc, m, mant, shift, out_bits, out):
     """``sat(int_dynamic_rescale(acc, m, mant, shift), out_bits)`` over the rows of ``acc``
-    (N, R) int64 with the per-token max ``m`` (N,): ``k = max(bit_length(m) - 16, 0)``,
-    ``acc * (m >> k) * mant`` shifted by ``k - shift`` (left, or right with rounding)."""
+    (N, R) int64 with the per-token max ``m`` (N,): ``shift(acc * m * mant, -shift)``."""
     hi = (np.int64(1) << (out_bits - 1)) - 1
     lo = -hi - 1
     for t in range(acc.shape[0]):
-        k = max(_bit_length(m[t]) - 16, np.int64(0))
-        mh = rshift1(m[t], k)
-        s = k - shift
-        f = mh * np.int64(mant)
+        f = m[t] * np.int64(mant)
         for j in range(acc.shape[1]):
-            p = acc[t, j] * f
-            v = p << s if s >= 0 else rshift1(p, -s)
-            out[t, j] = min(max(v, lo), hi)
+            out[t, j] = min(max(_shift(acc[t, j] * f, -shift), lo), hi)
 
 
 # --------------------------------------------------------------------------- fused decode
@@ -95,13 +117,12 @@ def dynamic_rescale_rows(acc, m, mant, shift, out_bits, out):
 # compare the two). ``par``: every matvec's output rows are split over numba's threads
 # (``_mv_par``, a prange) or run on one (``_mv_ser``); nothing else differs.
 #
-# Arguments: ``nm`` (n_norms = 3, 3) int64 = (in_frac, ws, eps_q) of attn_norm, g_norm,
-# mlp_norm with gains ``nw0..nw2``; ``lm`` (6, 5) int64 = (in_frac, ws, eps_q, mant, shift)
-# of the BitLinears i, f, g, o, gate, down with gains ``lw0..lw5`` and packed rows
-# ``pk0..pk5``; ``k`` int64 constants = (norm_r, norm_t, rsqrt_index_bits, rsqrt_table_frac,
-# m_max, recip_frac, recip_index_bits, P, sig_x_min, sig_step_shift, has_lb); tables
-# ``rs`` (rsqrt), ``rc`` (reciprocal), ``sg`` (sigmoid, P -> P); ``lb`` the forget-gate
-# lower bounds (ignored unless has_lb).
+# Arguments: ``nm`` (3, 2) int64 = (ws, eps_q) of attn_norm, g_norm, mlp_norm with gains
+# ``nw0..nw2``; ``lm`` (6, 4) int64 = (ws, eps_q, mant, shift) of the BitLinears i, f, g, o,
+# gate, down with gains ``lw0..lw5`` and packed rows ``pk0..pk5``; ``c`` the rsqrt constants
+# of :func:`rsqrt_norm1` with its table ``rs``; ``k`` int64 = (m_max, recip_frac,
+# recip_index_bits, P, sig_x_min, sig_step_shift, has_lb) with the reciprocal LUT ``rc`` and
+# the sigmoid LUT ``sg`` (P -> P); ``lb`` the forget-gate lower bounds (used if has_lb).
 ROW_CHUNK = 32
 
 
@@ -112,24 +133,20 @@ def _sat24(v):
 
 @njit(inline="always", error_model="numpy")
 def _sig(x, k, sg):
-    i = (x - k[8]) >> k[9]
-    return sg[min(max(i, np.int64(0)), sg.size - 1)]
+    # sigmoid_int: the LUT linearly interpolated between its bucket centres
+    s = k[5]
+    d = x - k[4] - ((np.int64(1) << s) >> 1)
+    i = d >> s
+    f = d - (i << s)
+    n = sg.size
+    t0 = sg[min(max(i, np.int64(0)), n - 1)]
+    t1 = sg[min(max(i + 1, np.int64(0)), n - 1)]
+    return t0 + rshift1((t1 - t0) * f, s)
 
 
 @njit(inline="always", error_model="numpy")
 def _silu(x, k, sg):
-    return rshift1(x * _sig(x, k, sg), k[7])
-
-
-@njit(inline="always", error_model="numpy")
-def _rms(x, x_frac, wm, ws, eps_q, k, rs, out):
-    ss = np.int64(0)
-    for j in range(x.size):
-        ss += x[j] * x[j]
-    r = rsqrt1(ss + eps_q, 2 * x_frac, k[0], rs, k[2], k[3])
-    s1 = x_frac + k[0] - k[1]
-    for j in range(x.size):
-        out[j] = rshift1(rshift1(x[j] * r, s1) * wm[j], ws)
+    return rshift1(x * _sig(x, k, sg), k[3])
 
 
 @njit(inline="always", error_model="numpy")
@@ -138,15 +155,11 @@ def _quant(y, k, rc, q):
     mx = np.int64(0)
     for j in range(y.size):
         mx = max(mx, abs(y[j]))
-    mt = min(max(mx, np.int64(1)), k[4])
-    F = k[5]
-    b, t = np.int64(0), mt
-    while t > 0:
-        b += 1
-        t >>= 1
-    e = b - 1
+    mt = min(max(mx, np.int64(1)), k[0])
+    F = k[1]
+    e = _bit_length(mt) - 1
     un = mt << (F - e)
-    r0 = rc[(un >> (F - k[6])) - (np.int64(1) << k[6])]
+    r0 = rc[(un >> (F - k[2])) - (np.int64(1) << k[2])]
     tt = (un * r0) >> F
     r = (r0 * ((np.int64(2) << F) - tt)) >> F
     qr = np.int64(127) * r
@@ -185,24 +198,10 @@ def _mv_par(pk, q, acc):
             acc[r] = row_dot(pk[r], q, xs, lane)
 
 
-@njit(inline="always", error_model="numpy")
-def _rescale(acc, m, mant, shift, out):
-    b, t = np.int64(0), m
-    while t > 0:
-        b += 1
-        t >>= 1
-    kk = max(b - 16, np.int64(0))
-    f = rshift1(m, kk) * mant
-    s = kk - shift
-    for j in range(acc.size):
-        p = acc[j] * f
-        out[j] = _sat24(p << s if s >= 0 else rshift1(p, -s))
-
-
 @njit(cache=True, error_model="numpy")
-def _bitlinear(par, x, meta, wm, pk, k, rs, rc, y, q, acc, out):
-    # out = sat24(BitLinear(x)) with dynamic int8 inputs
-    _rms(x, meta[0], wm, meta[1], meta[2], k, rs, y)
+def _bitlinear(par, x, meta, wm, pk, c, rs, k, rc, y, q, acc, out):
+    # out = sat24(BitLinear(x)) with dynamic int8 inputs; meta = (ws, eps_q, mant, shift)
+    _rms(x, wm, meta[0], meta[1], c, rs, y)
     for j in range(y.size):
         y[j] = _sat24(y[j])
     m = _quant(y, k, rc, q)
@@ -210,16 +209,18 @@ def _bitlinear(par, x, meta, wm, pk, k, rs, rc, y, q, acc, out):
         _mv_par(pk, q, acc)
     else:
         _mv_ser(pk, q, acc)
-    _rescale(acc, m, meta[3], meta[4], out)
+    f = m * meta[2]
+    for j in range(acc.size):
+        out[j] = _sat24(_shift(acc[j] * f, -meta[3]))
 
 
 @njit(cache=True, error_model="numpy")
 def decode_layer(par, x, h, nm, nw0, nw1, nw2, lm, lw0, lw1, lw2, lw3, lw4, lw5,
-          pk0, pk1, pk2, pk3, pk4, pk5, k, rs, rc, sg, lb):
+                 pk0, pk1, pk2, pk3, pk4, pk5, c, rs, k, rc, sg, lb):
     H = x.size
     I2 = pk4.shape[0]
     I = I2 // 2
-    P = k[7]
+    P = k[3]
     one = np.int64(1) << P
     nmax = max(H, I2)
     npad = max(max(pk0.shape[1], pk3.shape[1]), pk5.shape[1]) * 4
@@ -231,37 +232,38 @@ def decode_layer(par, x, h, nm, nw0, nw1, nw2, lm, lw0, lw1, lw2, lw3, lw4, lw5,
     fp_ = np.empty(H, np.int64)
     gp = np.empty(H, np.int64)
     # token mixer: a = sat24(norm(x)); i, f, g pre-activations
-    _rms(x, nm[0, 0], nw0, nm[0, 1], nm[0, 2], k, rs, a)
+    _rms(x, nw0, nm[0, 0], nm[0, 1], c, rs, a)
     for j in range(H):
         a[j] = _sat24(a[j])
-    _bitlinear(par, a, lm[0], lw0, pk0, k, rs, rc, y[:H], q[:pk0.shape[1] * 4], acc[:H], ip)
-    _bitlinear(par, a, lm[1], lw1, pk1, k, rs, rc, y[:H], q[:pk1.shape[1] * 4], acc[:H], fp_)
-    _bitlinear(par, a, lm[2], lw2, pk2, k, rs, rc, y[:H], q[:pk2.shape[1] * 4], acc[:H], gp)
+    n0 = pk0.shape[1] * 4
+    _bitlinear(par, a, lm[0], lw0, pk0, c, rs, k, rc, y[:H], q[:n0], acc[:H], ip)
+    _bitlinear(par, a, lm[1], lw1, pk1, c, rs, k, rc, y[:H], q[:n0], acc[:H], fp_)
+    _bitlinear(par, a, lm[2], lw2, pk2, c, rs, k, rc, y[:H], q[:n0], acc[:H], gp)
     # MLGRU neuron: h = sat24((f * h >> P) + c)
     for j in range(H):
         f = _sig(fp_[j], k, sg)
-        if k[10]:
+        if k[6]:
             f = lb[j] + rshift1((one - lb[j]) * f, P)
-        c = rshift1(_silu(ip[j], k, sg) * (one - f), P)
-        h[j] = _sat24(rshift1(f * h[j], P) + c)
+        cc = rshift1(_silu(ip[j], k, sg) * (one - f), P)
+        h[j] = _sat24(rshift1(f * h[j], P) + cc)
     # o = sat24(sat24(norm(g)) * silu(h) >> P); x = sat24(x + BL_o(o))
-    _rms(gp, nm[1, 0], nw1, nm[1, 1], nm[1, 2], k, rs, a)
+    _rms(gp, nw1, nm[1, 0], nm[1, 1], c, rs, a)
     for j in range(H):
         a[j] = _sat24(rshift1(_sat24(a[j]) * _silu(h[j], k, sg), P))
-    _bitlinear(par, a, lm[3], lw3, pk3, k, rs, rc, y[:H], q[:pk3.shape[1] * 4], acc[:H], ip)
+    _bitlinear(par, a, lm[3], lw3, pk3, c, rs, k, rc, y[:H], q[:n0], acc[:H], ip)
     for j in range(H):
         x[j] = _sat24(x[j] + ip[j])
     # channel mixer: x = sat24(x + BL_down(glu(BL_gate(sat24(norm(x))))))
-    _rms(x, nm[2, 0], nw2, nm[2, 1], nm[2, 2], k, rs, a)
+    _rms(x, nw2, nm[2, 0], nm[2, 1], c, rs, a)
     for j in range(H):
         a[j] = _sat24(a[j])
     z = np.empty(I2, np.int64)
-    _bitlinear(par, a, lm[4], lw4, pk4, k, rs, rc, y[:H], q[:pk4.shape[1] * 4], acc[:I2], z)
+    _bitlinear(par, a, lm[4], lw4, pk4, c, rs, k, rc, y[:H], q[:pk4.shape[1] * 4],
+               acc[:I2], z)
     u = np.empty(I, np.int64)
     for j in range(I):
         u[j] = _sat24(rshift1(_silu(z[j], k, sg) * z[I + j], P))
-    _bitlinear(par, u, lm[5], lw5, pk5, k, rs, rc, y[:I], q[:pk5.shape[1] * 4], acc[:H], ip)
+    _bitlinear(par, u, lm[5], lw5, pk5, c, rs, k, rc, y[:I], q[:pk5.shape[1] * 4],
+               acc[:H], ip)
     for j in range(H):
         x[j] = _sat24(x[j] + ip[j])
-
-    

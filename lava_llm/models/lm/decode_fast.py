@@ -24,10 +24,6 @@ def _gains(wm, n: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(wm, np.int64).reshape(-1), (n,)))
 
 
-def _m_max() -> int:
-    return int(getattr(lk, "M_MAX", 1 << (fp.MSG_BITS - 1)))
-
-
 def layer_args(layer: dict, hidden: int):
     """The compiled step's arguments for one exported layer, or None when the layer is not
     of the shipped design (then the readable path runs)."""
@@ -37,27 +33,25 @@ def layer_args(layer: dict, hidden: int):
                 or not isinstance(lin["trits"], td.PackedTernary)):
             return None
     P = lk.GATE_FRAC
-    if lk.NORM_R + min(layer[k]["in_frac"] for k in _LINS) - lk.NORM_T < 0:
-        return None
-    for k in _NORMS:
-        if layer[k]["in_frac"] + lk.NORM_R - lk.NORM_T < 0:
-            return None
     sig = fp.sigmoid_lut(P, P)
     lb = layer.get("lb_q")
-    nm = np.array([[layer[k]["in_frac"], layer[k]["ws"], layer[k]["eps_q"]] for k in _NORMS],
+    nm = np.array([[layer[k]["ws"], layer[k]["eps_q"]] for k in _NORMS], np.int64)
+    lm = np.array([[layer[k][f] for f in ("ws", "eps_q", "mant", "shift")] for k in _LINS],
                   np.int64)
-    lm = np.array([[layer[k][f] for f in ("in_frac", "ws", "eps_q", "mant", "shift")]
-                   for k in _LINS], np.int64)
+    if (lm[:, 0] < 0).any() or (nm[:, 0] < 0).any():
+        return None
     n_in = {"i": hidden, "f": hidden, "g": hidden, "o": hidden, "gate": hidden,
             "down": layer["down"]["trits"].shape[1]}
-    consts = np.array([lk.NORM_R, lk.NORM_T, fp.RSQRT_INDEX_BITS, fp.RSQRT_TABLE_FRAC,
-                       _m_max(), fp.RECIP_FRAC, fp.RECIP_INDEX_BITS, P, sig.x_min,
+    consts = np.array([lk.M_MAX, fp.RECIP_FRAC, fp.RECIP_INDEX_BITS, P, sig.x_min,
                        sig.step_shift, int(lb is not None)], np.int64)
+    recip = layer["i"].get("recip_lut")
+    if any(layer[k].get("recip_lut") is not recip for k in _LINS):
+        return None
     return (nm, *[_gains(layer[k]["wm"], hidden) for k in _NORMS], lm,
             *[_gains(layer[k]["wm"], n_in[k]) for k in _LINS],
-            *[layer[k]["trits"].data for k in _LINS], consts,
-            fp._rsqrt_table(), np.ascontiguousarray(layer.get("recip_lut", fp._recip_table()),
-                                                    dtype=np.int64),
+            *[layer[k]["trits"].data for k in _LINS], lk._rsqrt_consts(), fp._rsqrt_table(),
+            consts, np.ascontiguousarray(fp._recip_table() if recip is None else recip,
+                                         dtype=np.int64),
             np.ascontiguousarray(sig.table, np.int64),
             _gains(0 if lb is None else lb, hidden))
 

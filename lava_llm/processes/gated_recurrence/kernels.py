@@ -7,12 +7,12 @@ MLGRU neuron, per channel ``k`` (state ``h``)::
     c   = SiLU(i_pre) * (1 - f)
     h_t = f * h_{t-1} + c
 
-Fixed point (``P = GATE_FRAC`` = 12 fractional bits for pre-activations, gates and state;
+Fixed point (``P = GATE_FRAC`` = 16 fractional bits for pre-activations, gates and state;
 ``>>`` = :func:`lava_llm.fixed_point.rshift`, round half away from zero)::
 
-    f   = sigmoid_fixed(f_pre, P, P)                     LUT, in [0, 2**P]
+    f   = sigmoid_int(f_pre, P, P)                       LUT + linear interpolation, [0, 2**P]
     f   = lb_q + ((2**P - lb_q) * f >> P)                (layer > 0)
-    c   = silu_fixed(i_pre, P, P) * (2**P - f) >> P
+    c   = silu_int(i_pre, P, P) * (2**P - f) >> P
     h_t = sat24((f * h_{t-1} >> P) + c)                  24-bit state, saturating
 
 Token mixer (one fused block, ``attn`` in HF naming), float and fixed alike::
@@ -48,11 +48,11 @@ def gates_float(i_pre, f_pre, lb=None):
 
 def gates_int(i_pre, f_pre, lb_q=None):
     """``(f, c)`` of the MLGRU in fixed point (GATE_FRAC bits)."""
-    f = fp.sigmoid_fixed(np.asarray(f_pre, np.int64), P, P)
+    f = lk.sigmoid_int(np.asarray(f_pre, np.int64), P, P)
     if lb_q is not None:
         lb_q = np.asarray(lb_q, np.int64)
         f = lb_q + fp.rshift((ONE - lb_q) * f, P)
-    c = fp.rshift(fp.silu_fixed(np.asarray(i_pre, np.int64), P, P) * (ONE - f), P)
+    c = fp.rshift(lk.silu_int(np.asarray(i_pre, np.int64), P, P) * (ONE - f), P)
     return f, c
 
 
@@ -125,5 +125,5 @@ def mixer_pre_int(x, layer: dict):
 
 def mixer_post_int(x, h, g_pre, layer: dict):
     o = fp.saturate(fp.rshift(lk.int_norm(g_pre, layer["g_norm"])
-                              * fp.silu_fixed(h, P, P), P), fp.MSG_BITS)
+                              * lk.silu_int(h, P, P), P), fp.MSG_BITS)
     return fp.saturate(np.asarray(x, np.int64) + lk.int_bitlinear(o, layer["o"]), fp.MSG_BITS)

@@ -30,7 +30,7 @@ class PyMLGRUModelFloat(SingleBlasThreadModel):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     h: np.ndarray = LavaPyType(np.ndarray, float)
     lb: np.ndarray = LavaPyType(np.ndarray, float)
-    lb_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
+    lb_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=gk.P + 1)
 
     def run_spk(self):
         i_pre, f_pre = np.split(self.a_in.recv(), 2)
@@ -48,7 +48,7 @@ class PyMLGRUModelFixed(SingleBlasThreadModel):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
     h: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     lb: np.ndarray = LavaPyType(np.ndarray, float)  # host-side only
-    lb_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
+    lb_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=gk.P + 1)
 
     def run_spk(self):
         i_pre, f_pre = np.split(self.a_in.recv().astype(np.int64), 2)
@@ -67,7 +67,7 @@ class PyMLGRUCellModelFloat(SingleBlasThreadModel):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     h: np.ndarray = LavaPyType(np.ndarray, float)
     lb: np.ndarray = LavaPyType(np.ndarray, float)
-    lb_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
+    lb_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=gk.P + 1)
 
     def run_spk(self):
         i_pre, f_pre = self.a_in.recv(), self.f_in.recv()
@@ -86,7 +86,7 @@ class PyMLGRUCellModelFixed(SingleBlasThreadModel):
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
     h: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     lb: np.ndarray = LavaPyType(np.ndarray, float)  # host-side only
-    lb_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
+    lb_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=gk.P + 1)
 
     def run_spk(self):
         i_pre = self.a_in.recv().astype(np.int64)
@@ -98,7 +98,7 @@ class PyMLGRUCellModelFixed(SingleBlasThreadModel):
 class _MLGRUBlockBase(SingleBlasThreadModel):
     eps: np.ndarray = LavaPyType(np.ndarray, float)
     lb: np.ndarray = LavaPyType(np.ndarray, float)  # float model; host-side for fixed
-    lb_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=13)
+    lb_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=gk.P + 1)
 
     def _layer(self, fixed: bool) -> dict:
         if getattr(self, "_params", None) is None:

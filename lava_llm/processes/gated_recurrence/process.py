@@ -21,12 +21,13 @@ class MLGRU(ValidatedProcess):
 
         float:  f = lb + (1 - lb) * sigmoid(f_pre);  c = SiLU(i_pre) * (1 - f)
                 h = f * h + c;                        s_out = h
-        fixed:  f = lb_q + ((2**12 - lb_q) * sigmoid_fixed(f_pre) >> 12)
-                c = silu_fixed(i_pre) * (2**12 - f) >> 12
-                h = sat24((f * h >> 12) + c);         s_out = h
+        fixed:  f = lb_q + ((2**16 - lb_q) * sigmoid_int(f_pre) >> 16)
+                c = silu_int(i_pre) * (2**16 - f) >> 16
+                h = sat24((f * h >> 16) + c);         s_out = h
 
-    Fixed-point inputs, gates and state carry 12 fractional bits (``GATE_FRAC``); sigmoid and
-    SiLU are the lookup tables of :mod:`lava_llm.fixed_point`; ``>>`` rounds half away from
+    Fixed-point inputs, gates and state carry 16 fractional bits (``GATE_FRAC``); sigmoid and
+    SiLU interpolate the sigmoid lookup table of :mod:`lava_llm.fixed_point`
+    (:func:`lava_llm.processes.lm_blocks.kernels.sigmoid_int`); ``>>`` rounds half away from
     zero; the state saturates at 24 bits. ``lb = 0`` (default) is the plain recurrence
     (exactly, in both models).
 

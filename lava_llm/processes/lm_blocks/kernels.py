@@ -15,19 +15,27 @@ round half away from zero)::
 
     int_rms_norm(x; x_frac, wm, ws, eps_q):
         ss = sum(x*x) + eps_q                       eps_q = round(eps * n * 4**x_frac)
-        r  = rsqrt_fixed(ss, 2*x_frac, R)           1/sqrt(ss), R = NORM_R frac bits (LUT)
-        t  = (x * r) >> (x_frac + R - T)            x/||x|| with T = NORM_T frac bits
-        y  = (t * wm) >> ws                         wm/2**ws = g * sqrt(n) * S * 2**(out_frac-T)
-    int_bitlinear(x; x_frac, lin):
+        r, k = rsqrt_norm(ss)                       1/sqrt(ss) = r 2**-(23+k): LUT + 2 Newton
+        t  = (x * r) >> k                           x/||x|| with T = NORM_T = 23 frac bits
+        y  = (t * wm) >> ws                         wm/2**ws = g * sqrt(n) * 2**(out_frac-T)
+    int_bitlinear(x; x_frac, lin), act="dynamic" (the shipped design, as trained):
+        y  = sat24(int_rms_norm(x; ...))            y_frac fractional bits
+        m  = min(max|y|, 2**23 - 1)                 per-token max (a reduction)
+        r, e = recip_norm(m)                        1/m: LUT + one Newton step
+        q  = sat8(y * 127 * r >> (23 + e))          per-token absmax int8
+        out = sat24((W_t @ q) * m * mant >> shift)  mant/2**shift = alpha/127 * 2**(out_frac-y_frac)
+    int_bitlinear(x; x_frac, lin), act="static" (export option):
         q  = sat8(int_rms_norm(x; ... S = 127/amax_calib))   static int8 input scale
-        y  = sat24((W_t @ q) * mant >> shift)       mant/2**shift = alpha / S * 2**out_frac
-    int_glu(z) = sat24(silu_fixed(z[:I]) * z[I:] >> P)      P = GATE_FRAC
+        out = sat24((W_t @ q) * mant >> shift)      mant/2**shift = alpha / S * 2**out_frac
+    int_glu(z) = sat24(silu_int(z[:I]) * z[I:] >> P)        P = GATE_FRAC = 16
+    sigmoid_int / silu_int: the sigmoid LUT, linearly interpolated
 
 ``S`` is a static per-layer input scale calibrated on training text
-(:func:`lava_llm.models.lm.export.calibrate`); ``gm`` folds the RMSNorm gain, ``sqrt(n)`` and
-``S`` into one signed 16-bit multiplier per input channel with a shared shift. Intermediate
-products are carried in int64 (``x * r`` < 2**52); every stored/sent value is saturated to 24
-bits (int8 for BitLinear inputs).
+(:func:`lava_llm.models.lm.export.calibrate`; the dynamic design uses the calibration only for
+``y_frac``); ``wm`` folds the RMSNorm gain, ``sqrt(n)`` and the formats (and ``S``) into one
+signed 16-bit multiplier per input channel with a shared shift. Intermediate products are
+carried in int64 (the widest, ``x * x`` summed over a layer and ``acc * m * mant``, stay
+below 2**59); every stored/sent value is saturated to 24 bits (int8 for BitLinear inputs).
 
 Sampling (the readout): greedy ``argmax`` (first maximum), or temperature/top-k/top-p with draws from
 a 32-bit xorshift32 state (:func:`lava_llm.fixed_point.xorshift32`, seeded on the host); the
@@ -44,12 +52,17 @@ from lava_llm import fixed_point as fp
 from lava_llm.processes.ternary_dense import kernels as td
 
 #: Fractional bits of gate pre-activations, MLGRU state, GLU values and plain norm outputs.
-GATE_FRAC = 12
+GATE_FRAC = 16
 #: Fractional bits of the integer logits.
 LOGIT_FRAC = 12
-#: Fractional bits of rsqrt_fixed's output and of the unit-normalised vector in int_rms_norm.
-NORM_R = 16
-NORM_T = 20
+#: Fractional bits of the unit-normalised vector ``x / ||x||`` in int_rms_norm (|t| <= 2**23).
+NORM_T = 23
+#: Mantissa bits of :func:`rsqrt_norm` (``r`` in ``(2**22, 2**23]``).
+RSQRT_FRAC = 23
+#: Newton steps of :func:`rsqrt_norm` after the LUT.
+RSQRT_NEWTON = 2
+#: Max relative error of :func:`rsqrt_norm` (asserted by the tests).
+RSQRT_NORM_MAX_REL_ERR = 5e-7
 #: Signed multiplier width of the per-channel norm gains.
 GAIN_BITS = 16
 
@@ -97,11 +110,34 @@ def int_linear_acc(q, trits) -> np.ndarray:
     return td.ternary_matvec(q, trits)
 
 
+def rsqrt_norm(v):
+    """Integer ``1/sqrt(v)`` of integers ``v >= 1`` (smaller values clamp to 1) as a mantissa
+    and an exponent: ``1/sqrt(v) ~= r * 2**-(RSQRT_FRAC + k)``, ``r`` in ``(2**22, 2**23]``.
+    No division.
+
+    Normalise ``v = u * 4**k`` with ``u`` in [1, 4) by count-leading-zeros (``u`` kept with
+    RSQRT_FRAC fractional bits, rounded), look ``r0 ~= 1/sqrt(u)`` up in the 768-entry LUT of
+    :func:`lava_llm.fixed_point.rsqrt_fixed` (16-bit, relative error 1e-3), then
+    :data:`RSQRT_NEWTON` Newton steps ``r = r * (3 - u * r**2) / 2`` (three multiplies and
+    shifts each, products below 2**49). Relative error <= :data:`RSQRT_NORM_MAX_REL_ERR`."""
+    F = RSQRT_FRAC
+    v = np.maximum(np.asarray(v, dtype=np.int64), 1)
+    e = fp.bit_length(v) - 1
+    two_k = e - (e & 1)                                  # v in [4**k, 4**(k+1))
+    un = fp.shift(v, F - two_k)                          # u * 2**F in [2**F, 2**(F+2))
+    idx = np.clip((un >> (F - fp.RSQRT_INDEX_BITS)) - (1 << fp.RSQRT_INDEX_BITS), 0,
+                  (3 << fp.RSQRT_INDEX_BITS) - 1)
+    r = fp._rsqrt_table()[idx] << (F - fp.RSQRT_TABLE_FRAC)
+    for _ in range(RSQRT_NEWTON):
+        t = (un * ((r * r) >> F)) >> F                   # u * r**2 ~ 2**F
+        r = (r * ((np.int64(3) << F) - t)) >> (F + 1)
+    return r, two_k >> 1
+
+
 def int_rms_norm(x, x_frac: int, wm, ws: int, eps_q: int) -> np.ndarray:
     """Integer RMSNorm with gain (see module docstring); returns int64, unsaturated."""
     x = np.asarray(x, dtype=np.int64)
-    if (x.ndim and x.size and np.ndim(wm) <= 1 and x_frac + NORM_R - NORM_T >= 0
-            and ws >= 0):
+    if x.ndim and x.size and np.ndim(wm) <= 1 and ws >= 0:
         return _int_rms_norm_compiled(x, x_frac, wm, ws, eps_q)
     return int_rms_norm_numpy(x, x_frac, wm, ws, eps_q)
 
@@ -111,8 +147,8 @@ def int_rms_norm_numpy(x, x_frac: int, wm, ws: int, eps_q: int) -> np.ndarray:
     one-pass form, :func:`lava_llm._lm_numba.rms_norm_rows`; tests compare the two)."""
     x = np.asarray(x, dtype=np.int64)
     ss = np.sum(x * x, axis=-1, keepdims=True) + np.int64(eps_q)
-    r = fp.rsqrt_fixed(ss, 2 * x_frac, NORM_R)
-    t = fp.rshift(x * r, x_frac + NORM_R - NORM_T)
+    r, k = rsqrt_norm(ss)
+    t = fp.shift(x * r, NORM_T - RSQRT_FRAC - k)          # x / ||x||, NORM_T bits
     return fp.rshift(t * np.asarray(wm, np.int64), ws)
 
 
@@ -137,9 +173,38 @@ def _int_rms_norm_compiled(x, x_frac, wm, ws, eps_q):
     if not (isinstance(wm, np.ndarray) and wm.dtype == np.int64 and wm.shape == (n,)):
         wm = np.ascontiguousarray(np.broadcast_to(np.asarray(wm, np.int64).reshape(-1), (n,)))
     out = np.empty(x2.shape, np.int64)
-    _lm_nb().rms_norm_rows(x2, int(x_frac), wm, int(ws), int(eps_q), NORM_R, NORM_T,
-                            fp._rsqrt_table(), fp.RSQRT_INDEX_BITS, fp.RSQRT_TABLE_FRAC, out)
+    _lm_nb().rms_norm_rows(x2, wm, int(ws), int(eps_q), _rsqrt_consts(), fp._rsqrt_table(),
+                            out)
     return out.reshape(x.shape)
+
+
+def _rsqrt_consts() -> np.ndarray:
+    # the constants of rsqrt_norm / int_rms_norm for the compiled forms
+    return np.array([NORM_T, RSQRT_FRAC, RSQRT_NEWTON, fp.RSQRT_INDEX_BITS,
+                     fp.RSQRT_TABLE_FRAC], np.int64)
+
+
+def sigmoid_int(x, in_frac: int = GATE_FRAC, out_frac: int = GATE_FRAC) -> np.ndarray:
+    """Integer sigmoid by linear interpolation between the entries of the sigmoid LUT of
+    :func:`lava_llm.fixed_point.sigmoid_lut` (1024 entries on [-8, 8), their bucket centres
+    as knots; beyond the end knots the end entries): one lookup of two neighbours, one
+    multiply, one shift. Error <= 3.4e-4 (the clamp beyond +-8), below 1e-5 inside."""
+    lut = fp.sigmoid_lut(in_frac, out_frac)
+    x = np.asarray(x, np.int64)
+    s = lut.step_shift
+    d = x - lut.x_min - ((1 << s) >> 1)                   # from the first knot
+    i = d >> s
+    f = d - (i << s)                                      # in [0, 2**s)
+    n = lut.table.size
+    t0 = lut.table[np.clip(i, 0, n - 1)]
+    t1 = lut.table[np.clip(i + 1, 0, n - 1)]
+    return t0 + fp.rshift((t1 - t0) * f, s)
+
+
+def silu_int(x, in_frac: int = GATE_FRAC, sig_frac: int = GATE_FRAC) -> np.ndarray:
+    """Integer SiLU ``x * sigmoid_int(x) >> sig_frac`` (keeps ``in_frac``)."""
+    x = np.asarray(x, dtype=np.int64)
+    return fp.rshift(x * sigmoid_int(x, in_frac, sig_frac), sig_frac)
 
 
 def int_norm(x, norm: dict) -> np.ndarray:
@@ -227,17 +292,16 @@ def int_dynamic_quant(y, bits: int = fp.ACT_BITS, table=None):
 
 
 def int_dynamic_rescale(acc, m, mant: int, shift: int):
-    """``acc * m * mant >> shift`` with ``m`` first cut to a 16-bit mantissa ``m >> k``
-    (``k = max(bit_length(m) - 16, 0)``), so the product stays below 2**52."""
-    k = np.maximum(fp.bit_length(m) - 16, 0)
-    mh = fp.rshift(m, k)
-    return fp.shift(np.asarray(acc, np.int64) * mh * np.int64(mant), k - shift)
+    """``acc * m * mant >> shift``: the dendritic sums times the token's max ``m`` (24-bit)
+    and the layer's 16-bit ``mant`` (products below 2**59: ``|acc| < 2**20``)."""
+    return fp.shift(np.asarray(acc, np.int64) * np.asarray(m, np.int64) * np.int64(mant),
+                    -shift)
 
 
 def int_glu(z) -> np.ndarray:
-    """``sat24(silu_fixed(g) * u >> GATE_FRAC)``, ``[g, u] = chunk(z, 2)``, all GATE_FRAC."""
+    """``sat24(silu_int(g) * u >> GATE_FRAC)``, ``[g, u] = chunk(z, 2)``, all GATE_FRAC."""
     g, u = np.split(np.asarray(z, np.int64), 2, axis=-1)
-    return fp.saturate(fp.rshift(fp.silu_fixed(g, GATE_FRAC, GATE_FRAC) * u, GATE_FRAC),
+    return fp.saturate(fp.rshift(silu_int(g, GATE_FRAC, GATE_FRAC) * u, GATE_FRAC),
                        fp.MSG_BITS)
 
 

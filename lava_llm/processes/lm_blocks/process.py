@@ -23,8 +23,9 @@ class RMSNorm(ValidatedProcess):
 
         float:  y = a_in / sqrt(mean(a_in**2) + eps) * weight
                 s_out = y, or with quantize: q8(y) (per-token absmax int8, as q / s)
-        fixed:  ss = sum(a_in**2) + eps_q;  r = rsqrt_fixed(ss)        (integer 1/sqrt, LUT)
-                s_out = sat_b((((a_in * r) >> k) * wm) >> ws)          b = out_bits
+        fixed:  ss = sum(a_in**2) + eps_q;  r, k = rsqrt_norm(ss)      (integer 1/sqrt:
+                                                     LUT + 2 Newton steps, r a 23-bit mantissa)
+                s_out = sat_b(((a_in * r >> k) * wm) >> ws)    b = out_bits
 
     ``wm``/``ws`` fold ``weight * sqrt(n)`` and the output format into a 16-bit multiplier per
     channel (:func:`lava_llm.processes.lm_blocks.kernels.make_int_norm`). Input and output
@@ -208,7 +209,7 @@ class GLU(ValidatedProcess):
     Dynamics (each time step, ``[g, u] = chunk(a_in, 2)``)::
 
         float:  s_out = SiLU(g) * u
-        fixed:  s_out = sat24(silu_fixed(g) * u >> 12)      (12 fractional bits in and out)
+        fixed:  s_out = sat24(silu_int(g) * u >> 16)      (16 fractional bits in and out)
     """
 
     def __init__(self, *, n: int, name: ty.Optional[str] = None,
@@ -225,7 +226,7 @@ class SiLUGate(ValidatedProcess):
     Dynamics (each time step)::
 
         float:  s_out = SiLU(a_in) * s_in
-        fixed:  s_out = sat24(silu_fixed(a_in) * s_in >> 12)     (12 fractional bits)
+        fixed:  s_out = sat24(silu_int(a_in) * s_in >> 16)     (16 fractional bits)
 
     The same neuron as :class:`GLU` with its two halves on two ports (Lava 0.10 cannot
     concatenate OutPorts into one InPort).

@@ -11,6 +11,7 @@ from lava_llm.processes.gated_recurrence import MLGRU, MLGRUBlock
 from lava_llm.processes.gated_recurrence import kernels as gk
 
 P = gk.P
+ONE = 1 << P
 
 
 def rs(x, n):
@@ -21,15 +22,40 @@ def rs(x, n):
     return -m if x < 0 else m
 
 
+def naive_sigmoid(x):
+    """Python-int linear interpolation between the knots (bucket centres) of the shared
+    sigmoid LUT of fixed_point, clamped to the end entries."""
+    lut = fp.sigmoid_lut(P, P)
+    step = 1 << lut.step_shift
+    d = int(x) - lut.x_min - step // 2
+    i, frac = d // step, d % step
+    last = lut.table.size - 1
+    t0 = int(lut.table[min(max(i, 0), last)])
+    t1 = int(lut.table[min(max(i + 1, 0), last)])
+    return t0 + rs((t1 - t0) * frac, lut.step_shift)
+
+
+def test_sigmoid_and_silu_interpolate_the_lut():
+    x = np.concatenate([np.arange(-9 * ONE, 9 * ONE, 997), [-(1 << 23), (1 << 23) - 1]])
+    got = gk.lk.sigmoid_int(x, P, P)
+    assert [int(v) for v in got[::40]] == [naive_sigmoid(v) for v in x[::40]]
+    exact = 1 / (1 + np.exp(-x / ONE))
+    inside = np.abs(x) < 8 * ONE - ONE // 64
+    assert np.abs(got / ONE - exact)[inside].max() < 2e-5     # LUT step alone: 2e-3
+    assert np.abs(got / ONE - exact).max() < 3.5e-4            # the clamp beyond +-8
+    s = gk.lk.silu_int(x, P, P)
+    np.testing.assert_array_equal(s, np.sign(x * got) * ((np.abs(x * got) + ONE // 2) >> P))
+
+
 def naive_step(i_pre, f_pre, h, lb_q):
-    """Per-channel Python-int MLGRU step (LUTs from fixed_point, the shared truth)."""
+    """Per-channel Python-int MLGRU step (the interpolated sigmoid LUT of fixed_point)."""
     out = []
     for k in range(len(h)):
-        f = int(fp.sigmoid_fixed(int(f_pre[k]), P, P))
-        f = int(lb_q[k]) + rs((4096 - int(lb_q[k])) * f, 12)
-        s = int(fp.silu_fixed(int(i_pre[k]), P, P))
-        c = rs(s * (4096 - f), 12)
-        v = rs(f * int(h[k]), 12) + c
+        f = naive_sigmoid(f_pre[k])
+        f = int(lb_q[k]) + rs((ONE - int(lb_q[k])) * f, P)
+        s = rs(int(i_pre[k]) * naive_sigmoid(i_pre[k]), P)
+        c = rs(s * (ONE - f), P)
+        v = rs(f * int(h[k]), P) + c
         out.append(min(max(v, -(1 << 23)), (1 << 23) - 1))
     return np.array(out)
 
@@ -40,7 +66,7 @@ def test_int_scan_matches_naive_reference(batch, T, n):
     i_pre = rng.integers(-6 << P, 6 << P, (batch, T, n))
     f_pre = rng.integers(-6 << P, 6 << P, (batch, T, n))
     lb = rng.uniform(0, 0.9, n)
-    lb_q = np.round(lb * 4096).astype(np.int64)
+    lb_q = np.round(lb * ONE).astype(np.int64)
     h0 = rng.integers(-(1 << 16), 1 << 16, (batch, n))
     hs = gk.mlgru_int(i_pre, f_pre, h0, lb_q)
     for b in range(batch):
@@ -68,9 +94,9 @@ def test_fixed_tracks_float():
     i_r, f_r = rng.normal(0, 2, (T, n)), rng.normal(1, 2, (T, n))
     lb = rng.uniform(0, 0.8, n)
     hf = gk.mlgru_float(i_r, f_r, np.zeros(n), lb)
-    q = lambda v: np.round(v * 4096).astype(np.int64)  # noqa: E731
-    hq = gk.mlgru_int(q(i_r), q(f_r), np.zeros(n, np.int64), q(lb)) / 4096
-    assert np.max(np.abs(hq - hf)) < 0.05 * max(1.0, np.abs(hf).max())
+    q = lambda v: np.round(v * ONE).astype(np.int64)  # noqa: E731
+    hq = gk.mlgru_int(q(i_r), q(f_r), np.zeros(n, np.int64), q(lb)) / ONE
+    assert np.max(np.abs(hq - hf)) < 1e-3 * max(1.0, np.abs(hf).max())
     # the float kernel against the formula written out
     f = lb + (1 - lb) / (1 + np.exp(-f_r[0]))
     c = i_r[0] / (1 + np.exp(-i_r[0])) * (1 - f)
@@ -89,11 +115,11 @@ def test_process_fixed_equals_kernels_and_float_equals_float_kernels():
     lb = rng.uniform(0, 0.9, n)
     data_q = rng.integers(-4 << P, 4 << P, (2 * n, T))
     out, h = run_neuron(MLGRU(n=n, lower_bound=lb), data_q, "sim-fixed")
-    lb_q = np.round(lb * 4096).astype(np.int64)
+    lb_q = np.round(lb * ONE).astype(np.int64)
     ref = gk.mlgru_int(data_q[:n].T, data_q[n:].T, np.zeros(n, np.int64), lb_q)
     np.testing.assert_array_equal(out.T, ref)
     np.testing.assert_array_equal(h, ref[-1])
-    data_f = data_q / 4096.0
+    data_f = data_q / float(ONE)
     out_f, _ = run_neuron(MLGRU(n=n, lower_bound=lb), data_f, "sim-float")
     ref_f = gk.mlgru_float(data_f[:n].T, data_f[n:].T, np.zeros(n), lb)
     np.testing.assert_allclose(out_f.T, ref_f, rtol=1e-12, atol=1e-12)

@@ -22,18 +22,47 @@ def test_linear_acc_equals_ternary_matvec(rows, n_in, n_out):
     np.testing.assert_array_equal(lk.int_linear_acc(q, w), td.ternary_matvec(q, w))
 
 
+def naive_rsqrt(v):
+    """Python-int rsqrt_norm: normalise to u in [1, 4), the shared 16-bit LUT, two Newton
+    steps in 23-bit fixed point."""
+    v = max(int(v), 1)
+    e = v.bit_length() - 1
+    k2 = e - (e & 1)
+    un = v << (23 - k2) if k2 <= 23 else rs(v, k2 - 23)
+    idx = min(max((un >> (23 - fp.RSQRT_INDEX_BITS)) - (1 << fp.RSQRT_INDEX_BITS), 0),
+              (3 << fp.RSQRT_INDEX_BITS) - 1)
+    r = int(fp._rsqrt_table()[idx]) << (23 - fp.RSQRT_TABLE_FRAC)
+    for _ in range(2):
+        t = (un * ((r * r) >> 23)) >> 23
+        r = (r * ((3 << 23) - t)) >> 24
+    return r, k2 // 2
+
+
+def rs(x, n):
+    if n <= 0:
+        return x << -n
+    return int(np.sign(x)) * ((abs(x) + (1 << (n - 1))) >> n)
+
+
 def naive_norm(x, x_frac, wm, ws, eps_q):
-    """Row by row with Python ints (rsqrt LUT from fixed_point)."""
+    """Row by row with Python ints."""
     ss = sum(int(v) * int(v) for v in x) + eps_q
-    r = int(fp.rsqrt_fixed(ss, 2 * x_frac, lk.NORM_R))
-    out = []
-    for v, m in zip(x, wm):
-        p = int(v) * r
-        k = x_frac + lk.NORM_R - lk.NORM_T
-        t = int(np.sign(p)) * ((abs(p) + (1 << (k - 1))) >> k) if k else p
-        u = t * int(m)
-        out.append(int(np.sign(u)) * ((abs(u) + (1 << (ws - 1))) >> ws) if ws else u)
-    return np.array(out)
+    r, k = naive_rsqrt(ss)
+    return np.array([rs(rs(int(v) * r, 23 + k - lk.NORM_T) * int(m), ws)
+                     for v, m in zip(x, wm)])
+
+
+def test_rsqrt_norm_error_bound_and_naive():
+    rng = np.random.default_rng(0)
+    v = np.concatenate([np.arange(1, 3000), rng.integers(1, 1 << 40, 3000),
+                        rng.integers(1 << 40, 1 << 62, 3000), [0, -5, (1 << 62) + 12345]])
+    r, k = lk.rsqrt_norm(v)
+    vv = np.maximum(v, 1).astype(np.float64)
+    rel = np.abs(r * 2.0 ** -(lk.RSQRT_FRAC + k) * np.sqrt(vv) - 1)
+    assert rel.max() <= lk.RSQRT_NORM_MAX_REL_ERR
+    assert np.all((r > 1 << 22) & (r <= 1 << 23))
+    for i in range(0, v.size, 97):
+        assert (int(r[i]), int(k[i])) == naive_rsqrt(v[i])
 
 
 @pytest.mark.parametrize("n,x_frac,scale", [(1, 12, 1.0), (9, 16, 0.01), (9, 8, 1.0), (64, 12, 30.0),
@@ -42,14 +71,14 @@ def test_int_rms_norm_matches_naive_and_float(n, x_frac, scale):
     rng = np.random.default_rng(n)
     x = rng.normal(0, scale, (4, n))
     g = 1 + 0.3 * rng.normal(size=n)
-    norm = lk.make_int_norm(g, in_frac=x_frac, out_frac=12)
+    norm = lk.make_int_norm(g, in_frac=x_frac, out_frac=16)
     xq = np.round(x * 2.0 ** x_frac).astype(np.int64)
     y = lk.int_norm(xq, norm)
     for r in range(4):
         np.testing.assert_array_equal(
             y[r], naive_norm(xq[r], x_frac, norm["wm"], norm["ws"], norm["eps_q"]))
     ref = lk.rms_norm(xq / 2.0 ** x_frac, g)
-    assert np.max(np.abs(y / 4096 - ref)) < 3e-3 * max(1, np.abs(ref).max())
+    assert np.max(np.abs(y / 65536 - ref)) < 1e-4 * max(1, np.abs(ref).max())
 
 
 def test_int_bitlinear_close_to_float():
@@ -67,17 +96,17 @@ def test_int_bitlinear_close_to_float():
 
 
 def test_int_glu_matches_naive():
+    P = lk.GATE_FRAC
     rng = np.random.default_rng(2)
-    z = rng.integers(-8 << 12, 8 << 12, (3, 10))
+    z = rng.integers(-8 << P, 8 << P, (3, 10))
     out = lk.int_glu(z)
     for r in range(3):
         for k in range(5):
-            s = int(fp.silu_fixed(int(z[r, k]), 12, 12))
-            p = s * int(z[r, k + 5])
-            want = int(np.sign(p)) * ((abs(p) + 2048) >> 12)
-            assert out[r, k] == want
-    zf = z / 4096.0
-    assert np.max(np.abs(out / 4096 - lk.glu(zf))) < 0.05
+            s = int(lk.silu_int(int(z[r, k]), P, P))
+            assert s == rs(int(z[r, k]) * int(lk.sigmoid_int(int(z[r, k]), P, P)), P)
+            assert out[r, k] == rs(s * int(z[r, k + 5]), P)
+    zf = z / float(1 << P)
+    assert np.max(np.abs(out / float(1 << P) - lk.glu(zf))) < 2e-3
 
 
 def test_samplers():
