@@ -10,11 +10,14 @@ model, this runs
   ``engine.float_forward``) and the same model in float32 (the torch backend) as the floor:
   any faithful integer model should be about as close to float64 as float32 is;
 * the integer engine (numpy; the kernels the Lava ``fixed_pt`` models run) for every design
-  of :func:`lava_llm.models.lm.export.export_int`'s ``quant`` switch: static int8 with
-  calibration percentile 100 (the shipped design), 99.9 and 99; static int16 (wider graded
-  messages); static int8 with power-of-two per-channel smoothing of outlier channels folded
-  into the norm gains (``smooth``); per-token dynamic int8 absmax in integers (``dynamic``:
-  max reduction, reciprocal LUT + Newton step, shifts).
+  of :func:`lava_llm.models.lm.export.export_int`'s ``quant`` switch: per-token dynamic int8
+  absmax in integers (the shipped design: max reduction, reciprocal LUT + Newton step,
+  shifts); static int8 with calibration percentile 100, 99.9 and 99; static int16 (wider
+  graded messages); static int8 with power-of-two per-channel smoothing of outlier channels
+  folded into the norm gains (``smooth``);
+* the steps from the first dynamic design to the shipped one (:class:`legacy`,
+  :class:`formats`: former kernels and formats put back) and diagnostics: exact
+  nonlinearities (:class:`exact_luts`), 18 / 20 fractional bits for gates and state.
 
 Metrics on held-out ids (random model: calibrated on 4 x 64 seeded random ids, scored on 4 x 64
 others; shipped model: calibrated on 8 x 256 characters of tinyshakespeare, scored on 4 x 64
@@ -27,7 +30,9 @@ Run: ``python -m benchmarks.lm_fidelity`` (``--layers/--hidden/--vocab/--inter``
 config, ``--quick`` for a 4-layer hidden-256 smoke run). Writes ``lm_fidelity``,
 ``lm_fidelity_shipped`` and ``lm_outliers`` in ``benchmarks/results/``; ``--breakdown-only``
 writes ``lm_fidelity_layer0`` (the error of each quantity in the first layer of a hidden-1024
-model, dynamic int8, with shipped/wide formats and shipped/exact LUTs).
+model, dynamic int8: step 0, shipped, shipped + exact LUTs, 20-bit gates); ``--bpc-only``
+writes ``lm_fidelity_bpc`` (the shipped checkpoint's validation bits per character, every
+integer design against torch and float64).
 """
 from __future__ import annotations
 
@@ -43,33 +48,35 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks._common import write_results  # noqa: E402
 
-DESIGNS = [  # (name, calibration percentile, quant)
-    ("static p100 (shipped)", 100.0, None),
-    ("static p99.9", 99.9, None),
-    ("static p99", 99.0, None),
+DESIGNS = [  # (name, calibration percentile, quant + diagnostic switches)
+    ("dynamic int8 (shipped)", 100.0, None),
+    ("static p100", 100.0, {"act": "static"}),
+    ("static p99.9", 99.9, {"act": "static"}),
+    ("static p99", 99.0, {"act": "static"}),
     ("static int16", 100.0, {"act": "static", "act_bits": 16}),
     ("smooth pow2", 100.0, {"act": "smooth"}),
-    ("dynamic int8", 100.0, {"act": "dynamic"}),
-    ("dynamic int8, exact LUTs (diagnostic)", 100.0, {"act": "dynamic", "exact_luts": True}),
-    ("static int8, wide formats (diagnostic)", 100.0, {"wide": True}),
-    ("dynamic int8, wide formats (diagnostic)", 100.0, {"act": "dynamic", "wide": True}),
-    ("dynamic int8, wide formats + exact LUTs (diagnostic)", 100.0,
-     {"act": "dynamic", "wide": True, "exact_luts": True}),
+    # the steps from the first dynamic design to the shipped one (each a former kernel)
+    ("dynamic, step 0: 12-bit gates, LUT sigmoid, LUT rsqrt", 100.0,
+     {"gate_frac": 12, "legacy": ("sigmoid", "rsqrt")}),
+    ("dynamic, step 1: + interpolated sigmoid", 100.0, {"gate_frac": 12, "legacy": ("rsqrt",)}),
+    ("dynamic, step 2: + 2-Newton rsqrt, exact rescale", 100.0, {"gate_frac": 12}),
+    ("dynamic int8, exact LUTs (diagnostic)", 100.0, {"exact_luts": True}),
+    ("dynamic int8, 18-bit gate fractions (diagnostic, range +-32)", 100.0, {"gate_frac": 18}),
+    ("dynamic int8, 20-bit gate fractions (diagnostic, range +-8)", 100.0, {"gate_frac": 20}),
 ]
 
 
-class wide_formats:
-    """Diagnostic only: run with wider fixed-point formats than the shipped ones, by setting
+class formats:
+    """Diagnostic only: run with other fixed-point formats than the shipped ones, by setting
     the module constants of :mod:`lava_llm.processes.lm_blocks.kernels` (and their copies in
     the MLGRU kernels and the export) while the model is exported and run: gates, MLGRU
-    state, GLU and norm outputs with ``gate_frac`` fractional bits (shipped 12), the unit
-    vector of the integer RMSNorm with ``norm_t`` (shipped 20) and the norm-gain multipliers
-    ``gain_bits`` wide (shipped 16). Every value still fits the 24-bit messages/state; the
-    intermediate products are wider (int64 in this simulation)."""
+    state, GLU and norm outputs with ``gate_frac`` fractional bits (shipped 16: range +-128;
+    18: +-32; 20: +-8) and the norm-gain multipliers ``gain_bits`` wide (shipped 16)."""
 
-    def __init__(self, gate_frac=16, norm_t=23, gain_bits=24, norm_r=28):
-        self.new = dict(GATE_FRAC=gate_frac, NORM_T=norm_t, GAIN_BITS=gain_bits,
-                        NORM_R=norm_r)
+    def __init__(self, gate_frac=None, gain_bits=None):
+        from lava_llm.processes.lm_blocks import kernels as lk
+
+        self.new = dict(GATE_FRAC=gate_frac or lk.GATE_FRAC, GAIN_BITS=gain_bits or lk.GAIN_BITS)
 
     def __enter__(self):
         from lava_llm.models.lm import export
@@ -77,9 +84,8 @@ class wide_formats:
         from lava_llm.processes.lm_blocks import kernels as lk
 
         self.mods = (lk, gk, export)
-        self.saved = (dict(GATE_FRAC=lk.GATE_FRAC, NORM_T=lk.NORM_T, GAIN_BITS=lk.GAIN_BITS,
-                           NORM_R=lk.NORM_R),
-                      gk.P, gk.ONE, export.P, dict(lk.make_int_norm.__kwdefaults__))
+        self.saved = (dict(GATE_FRAC=lk.GATE_FRAC, GAIN_BITS=lk.GAIN_BITS),
+                      dict(lk.make_int_norm.__kwdefaults__))
         self._set(self.new)
         return self
 
@@ -93,37 +99,81 @@ class wide_formats:
     def __exit__(self, *exc):
         lk = self.mods[0]
         self._set(self.saved[0])
-        lk.make_int_norm.__kwdefaults__.update(self.saved[4])
+        lk.make_int_norm.__kwdefaults__.update(self.saved[1])
+        return False
+
+
+class legacy:
+    """Diagnostic only: put back kernels of the first dynamic design while the model is
+    exported and run: ``"sigmoid"`` = the plain sigmoid LUT (1024 entries on [-8, 8), no
+    interpolation: 2e-3 error) for the MLGRU gates, SiLU and GLU; ``"rsqrt"`` = the RMSNorm
+    1/sqrt straight from the 768-entry LUT (``fixed_point.rsqrt_fixed``, 1e-3, 16 fractional
+    bits out), a 20-bit unit vector and the per-token rescale with a 16-bit mantissa of the
+    token's max."""
+
+    def __init__(self, parts):
+        self.parts = tuple(parts)
+
+    def __enter__(self):
+        from lava_llm import fixed_point as fp
+        from lava_llm.processes.lm_blocks import kernels as lk
+
+        self.lk = lk
+        self.saved = {k: getattr(lk, k) for k in ("sigmoid_int", "silu_int", "int_rms_norm",
+                                                  "int_dynamic_rescale", "NORM_T")}
+        if "sigmoid" in self.parts:
+            lk.sigmoid_int, lk.silu_int = fp.sigmoid_fixed, fp.silu_fixed
+        if "rsqrt" in self.parts:
+            def int_rms_norm(x, x_frac, wm, ws, eps_q, R=16):
+                x = np.asarray(x, dtype=np.int64)
+                ss = np.sum(x * x, axis=-1, keepdims=True) + np.int64(eps_q)
+                r = fp.rsqrt_fixed(ss, 2 * x_frac, R)
+                t = fp.rshift(x * r, x_frac + R - lk.NORM_T)
+                return fp.rshift(t * np.asarray(wm, np.int64), ws)
+
+            def int_dynamic_rescale(acc, m, mant, shift):
+                k = np.maximum(fp.bit_length(m) - 16, 0)
+                return fp.shift(np.asarray(acc, np.int64) * fp.rshift(m, k) * np.int64(mant),
+                                k - shift)
+
+            lk.int_rms_norm, lk.int_dynamic_rescale, lk.NORM_T = (int_rms_norm,
+                                                                  int_dynamic_rescale, 20)
+        return self
+
+    def __exit__(self, *exc):
+        for k, v in self.saved.items():
+            setattr(self.lk, k, v)
         return False
 
 
 class exact_luts:
-    """Diagnostic only (not a Loihi design): replace the sigmoid / SiLU / rsqrt lookup tables
-    of :mod:`lava_llm.fixed_point` by correctly rounded float evaluations while the integer
-    model runs, to split its error into "LUT error" and "format / quantiser error"."""
+    """Diagnostic only (not a Loihi design): replace the sigmoid / SiLU / 1/sqrt of the LM
+    kernels by correctly rounded float evaluations while the integer model runs, to split its
+    error into "LUT error" and "format / quantiser error"."""
 
     def __enter__(self):
-        from lava_llm import fixed_point as fp
+        from lava_llm.processes.lm_blocks import kernels as lk
 
-        self.fp, self.saved = fp, (fp.sigmoid_fixed, fp.silu_fixed, fp.rsqrt_fixed)
+        self.lk, self.saved = lk, (lk.sigmoid_int, lk.silu_int, lk.rsqrt_norm)
 
-        def sigmoid(x, in_frac=fp.ACT_FRAC, out_frac=fp.SIG_FRAC):
+        def sigmoid(x, in_frac=lk.GATE_FRAC, out_frac=lk.GATE_FRAC):
             x = np.asarray(x, np.float64) * 2.0 ** -in_frac
             return np.round(2.0 ** out_frac / (1 + np.exp(-x))).astype(np.int64)
 
-        def silu(x, in_frac=fp.ACT_FRAC, sig_frac=fp.SIG_FRAC):
+        def silu(x, in_frac=lk.GATE_FRAC, sig_frac=lk.GATE_FRAC):
             x = np.asarray(x, np.float64) * 2.0 ** -in_frac
             return np.round(x / (1 + np.exp(-x)) * 2.0 ** in_frac).astype(np.int64)
 
-        def rsqrt(v, in_frac, out_frac):
-            v = np.maximum(np.asarray(v, np.float64), 1) * 2.0 ** -in_frac
-            return np.round(2.0 ** out_frac / np.sqrt(v)).astype(np.int64)
+        def rsqrt(v):
+            v = np.maximum(np.asarray(v, np.float64), 1)
+            k = np.floor(np.log2(v) / 2).astype(np.int64)
+            return np.round(2.0 ** (lk.RSQRT_FRAC + k) / np.sqrt(v)).astype(np.int64), k
 
-        fp.sigmoid_fixed, fp.silu_fixed, fp.rsqrt_fixed = sigmoid, silu, rsqrt
+        lk.sigmoid_int, lk.silu_int, lk.rsqrt_norm = sigmoid, silu, rsqrt
         return self
 
     def __exit__(self, *exc):
-        self.fp.sigmoid_fixed, self.fp.silu_fixed, self.fp.rsqrt_fixed = self.saved
+        self.lk.sigmoid_int, self.lk.silu_int, self.lk.rsqrt_norm = self.saved
         return False
 
 
@@ -238,10 +288,13 @@ def study(params, calib_ids, score_ids, label: str) -> dict:
     for name, pct, quant in DESIGNS:
         t = time.perf_counter()
         quant = dict(quant or {})
-        exact, wide = quant.pop("exact_luts", False), quant.pop("wide", False)
+        exact, gate_frac = quant.pop("exact_luts", False), quant.pop("gate_frac", None)
+        old = quant.pop("legacy", ())
         with contextlib.ExitStack() as stack:
-            if wide:
-                stack.enter_context(wide_formats())
+            if gate_frac:
+                stack.enter_context(formats(gate_frac=gate_frac))
+            if old:
+                stack.enter_context(legacy(old))
             qm = export.export_int(params, calibs[pct], quant or None)
             if exact:
                 stack.enter_context(exact_luts())
@@ -259,7 +312,8 @@ def study(params, calib_ids, score_ids, label: str) -> dict:
 
 def first_layer_breakdown(hidden=1024, inter=2816, vocab=1000, seed=0) -> list[dict]:
     """Relative RMS error against float64 of each quantity in the first layer of a random
-    hidden-1024 model, dynamic int8, with shipped / wide formats and shipped / exact LUTs."""
+    hidden-1024 model, dynamic int8: the first dynamic design (step 0), the shipped one, the
+    shipped one with exact LUTs and with 20-bit gate fractions."""
     from lava_llm import fixed_point as fp
     from lava_llm.models.lm import export
     from lava_llm.models.lm import fidelity as F
@@ -283,10 +337,13 @@ def first_layer_breakdown(hidden=1024, inter=2816, vocab=1000, seed=0) -> list[d
     rows = {k: {"quantity": k} for k in ("attn-norm output a", "i/f/g pre-activations",
                                          "MLGRU state h", "o_proj input",
                                          "o_proj int8 codes differing", "residual after mixer")}
-    for mode in ("shipped", "wide", "exact LUTs", "wide + exact LUTs"):
+    for mode in ("step 0", "shipped", "shipped + exact LUTs", "20-bit gates"):
         with contextlib.ExitStack() as stack:
-            if "wide" in mode:
-                stack.enter_context(wide_formats())
+            if mode == "step 0":
+                stack.enter_context(formats(gate_frac=12))
+                stack.enter_context(legacy(("sigmoid", "rsqrt")))
+            if mode == "20-bit gates":
+                stack.enter_context(formats(gate_frac=20))
             if "exact" in mode:
                 stack.enter_context(exact_luts())
             qm = export.export_int(params, calib, {"act": "dynamic"})
@@ -296,7 +353,7 @@ def first_layer_breakdown(hidden=1024, inter=2816, vocab=1000, seed=0) -> list[d
             qi, qf, qg = gk.mixer_pre_int(xq, Lq)
             hq = gk.mlgru_int(qi, qf, np.zeros((ids.shape[0], hidden), np.int64), None)
             oq = fp.saturate(fp.rshift(lk.int_norm(qg, Lq["g_norm"])
-                                       * fp.silu_fixed(hq, P, P), P), fp.MSG_BITS)
+                                       * lk.silu_int(hq, P, P), P), fp.MSG_BITS)
             lo = Lq["o"]
             q8i, _ = lk.int_dynamic_quant(lk.int_rms_norm(oq, lo["in_frac"], lo["wm"], lo["ws"],
                                                           lo["eps_q"]))
@@ -327,6 +384,48 @@ def shipped_ids(T_cal=256, B_cal=8, T=64, B=4):
     return lm, cal, held
 
 
+def shipped_bpc() -> list[dict] | None:
+    """Validation bits per character of the shipped checkpoint (last 10 % of tinyshakespeare,
+    as ``scripts/train_lm.py`` scores it: 64 streams, state carried) for torch float32, the
+    float64 numpy path (= sim-float) and the integer engine (= sim-fixed) in the shipped
+    dynamic design and with static scales."""
+    import torch
+
+    from lava_llm.models.lm import engine, export
+    from lava_llm.training.hgrn import HGRNBitForCausalLM
+
+    lm, cal, _ = shipped_ids()
+    if cal is None:
+        return None
+    text = (Path(__file__).resolve().parents[2] / "shared" / "data" / "tinyshakespeare" /
+            "input.txt").read_text()
+    ids = lm.tokenizer.encode(text)
+    val = ids[int(0.9 * ids.size):]
+    tm = HGRNBitForCausalLM.from_params(lm.params).eval()
+
+    def torch_fn(x, state):
+        with torch.no_grad():
+            z, state = tm(torch.from_numpy(x), state)
+        return z.double().numpy(), state
+
+    fm = lm.float_model
+    rows = [{"model": "ternary fake-quant (torch float32)",
+             "val_bpc": engine.bits_per_char(torch_fn, val)},
+            {"model": "ternary, numpy float64 path (= sim-float)",
+             "val_bpc": engine.bits_per_char(lambda x, s: engine.float_forward(fm, x, s), val)}]
+    for name, quant in (("integer engine (= sim-fixed), dynamic int8 (shipped)", None),
+                        ("integer engine, static int8 scales", {"act": "static"})):
+        qm = export.export_int(lm.params, lm.calibration, quant)
+        t = time.perf_counter()
+        bpc = engine.bits_per_char(lambda x, s: engine.int_forward(qm, x, s), val,
+                                   scale=2.0 ** -qm["logit_frac"])
+        rows.append({"model": name, "val_bpc": bpc, "seconds": time.perf_counter() - t})
+    ref = rows[0]["val_bpc"]
+    for r in rows:
+        r["vs_fake_quant_pct"] = 100.0 * (r["val_bpc"] - ref) / ref
+    return rows
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--layers", type=int, default=24)
@@ -337,7 +436,21 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="4 layers, hidden 256, vocab 4000")
     ap.add_argument("--breakdown-only", action="store_true",
                     help="only the first-layer error breakdown (lm_fidelity_layer0)")
+    ap.add_argument("--bpc-only", action="store_true",
+                    help="only the shipped model's validation bits/char (lm_fidelity_bpc)")
     args = ap.parse_args(argv)
+    if args.bpc_only:
+        rows = shipped_bpc()
+        if rows is None:
+            print("lm_fidelity: tinyshakespeare not found under ../shared/data", file=sys.stderr)
+            return 1
+        write_results("lm_fidelity_bpc", rows, command="python -m benchmarks.lm_fidelity "
+                      "--bpc-only", columns=["model", "val_bpc", "vs_fake_quant_pct"],
+                      notes="The shipped checkpoint (lava_llm/checkpoints/lm_shakespeare) on the "
+                            "last 10% of tinyshakespeare (111540 chars), scored as "
+                            "scripts/train_lm.py does (64 streams, state carried): the current "
+                            f"integer designs. Load average {_loadavg()}.")
+        return 0
     if args.breakdown_only:
         rows = first_layer_breakdown(seed=args.seed)
         write_results("lm_fidelity_layer0", rows,
@@ -346,8 +459,10 @@ def main(argv=None) -> int:
                             "2816, vocab 1000, 1 layer; as lm_fidelity's), dynamic int8 "
                             "quantiser, 4x64 random ids: relative RMS error against float64 "
                             "(the int8 row: fraction of the o_proj input's int8 codes that "
-                            "differ from float64's). shipped = the shipped formats and LUTs; "
-                            "wide / exact LUTs = the diagnostics of lm_fidelity.")
+                            "differ from float64's). step 0 = the first dynamic design (12-bit "
+                            "gates, plain LUT sigmoid and rsqrt); shipped = the shipped formats "
+                            "and kernels; exact LUTs / 20-bit gates = the diagnostics of "
+                            "lm_fidelity.")
         return 0
     if args.quick:
         args.layers, args.hidden, args.vocab, args.inter = 4, 256, 4000, 704

@@ -1,17 +1,19 @@
 """From :class:`~lava_llm.models.lm.params.LMParams` to the per-block parameter dicts of the
-float and fixed-point kernels, and static calibration of the fixed-point scales.
+float and fixed-point kernels, and calibration of the fixed-point formats.
 
 * :func:`float_model` -> ``{"eps", "emb", "layers": [...], "head": {...}}`` for the float
   kernels (numpy float path and the ``floating_pt`` Lava models).
-* :func:`calibrate` runs the float model on token ids and returns the static scales: per
-  BitLinear the max |RMSNorm(input) * gain| (its int8 input scale is ``127 / amax``) and the
-  residual stream's max |x| (which fixes its fractional bits).
+* :func:`calibrate` runs the float model on token ids and returns per BitLinear the max
+  |RMSNorm(input) * gain| (the format ``y_frac`` of its norm output in the shipped dynamic
+  design; its int8 input scale ``127 / amax`` in the static one) and the residual stream's
+  max |x| (which fixes its fractional bits).
 * :func:`export_int` -> the integer model: embedding table (24-bit, ``x_frac`` fractional
   bits), per layer the integer norms/linears/lower bounds, and the head.
 
 Fixed-point formats: residual stream ``x_frac`` = ``clip(pow2_exponent(4 * amax_x, 24), 4,
 16)`` fractional bits (4x head-room, saturating); gates, MLGRU state, GLU and norm outputs
-``GATE_FRAC`` = 12; logits ``LOGIT_FRAC`` = 12; BitLinear inputs int8 with a static scale.
+``GATE_FRAC`` = 16; logits ``LOGIT_FRAC`` = 12; BitLinear inputs int8 per token by absmax
+(default) or with a static calibrated scale (``quant={"act": "static"}``).
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ LM checkpoint (packed trits, fixed-point calibration, the tokenizer files).
     lava-llm import-hf ./hgrn-370m ./hgrn-370m-lava --calibration-text corpus.txt --json
 
 Calls :func:`lava_llm.models.lm.hf_import.convert`. With ``--calibration-text FILE`` the
-static fixed-point scales are calibrated on that text, tokenised by the tokenizer in ``SRC``
+fixed-point formats (and the scales of the static-int8 option) are calibrated on that text, tokenised by the tokenizer in ``SRC``
 (at most ``--calibration-tokens`` tokens, cut into rows of 256); without it on seeded random
 token ids (recorded in the checkpoint's ``meta``). The checkpoint is written to a temporary
 folder beside ``DST`` and renamed into place only when complete, so a failure leaves nothing

@@ -215,3 +215,26 @@ def test_cli_granularity(capsys):
     assert args.granularity == "fine"
     with pytest.raises(SystemExit):
         parser.parse_args(["generate", "--prompt", "a", "--granularity", "medium"])
+
+
+@pytest.mark.parametrize("granularity", ["fused", "fine"])
+def test_dynamic_quantiser_reads_its_recip_lut_var(lm, granularity):
+    # the reciprocal LUT is a Var of the blocks (and of the fine form's AbsmaxRMSNorm
+    # neurons, copied from it): a different table there changes the integer logits
+    from lava_llm import fixed_point as fp
+    from lava_llm.run import lava_session
+
+    ids, n_new = np.array([1, 2, 3]), 2
+    want = lm.generate(ids, n_new, backend="engine")["logits_raw"]
+    got = {}
+    for tamper in (False, True):
+        net = build_network(lm.float_model, lm.int_model, ids, n_new)
+        assert np.array_equal(net.blocks[0].recip_lut.init, fp.recip_table())
+        if tamper:
+            for p in (*net.blocks, net.head):
+                p.recip_lut.init = fp.recip_table() * 3 // 4
+        with lava_session(net.embedding, run_config("sim-fixed", granularity=granularity)) as s:
+            s.run(ids.size + n_new - 1)
+            got[tamper] = net.head.logits_hist.get().astype(np.int64)
+    np.testing.assert_array_equal(got[False], want)
+    assert not np.array_equal(got[True], want)
