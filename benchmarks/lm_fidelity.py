@@ -66,6 +66,25 @@ DESIGNS = [  # (name, calibration percentile, quant + diagnostic switches)
 ]
 
 
+class numpy_kernels:
+    """The readable numpy forms of the integer BitLinear and RMSNorm
+    (:func:`~lava_llm.processes.lm_blocks.kernels.int_bitlinear_parts`,
+    ``int_rms_norm_numpy``) instead of their compiled twins (the same integers, tested), so
+    that the diagnostics below, which swap kernel functions, reach every call."""
+
+    def __enter__(self):
+        from lava_llm.processes.lm_blocks import kernels as lk
+
+        self.lk, self.saved = lk, (lk.int_bitlinear, lk.int_rms_norm)
+        lk.int_bitlinear = lambda x, lin: lk.int_bitlinear_parts(x, lin)[2]
+        lk.int_rms_norm = getattr(lk, "int_rms_norm_numpy", lk.int_rms_norm)
+        return self
+
+    def __exit__(self, *exc):
+        self.lk.int_bitlinear, self.lk.int_rms_norm = self.saved
+        return False
+
+
 class formats:
     """Diagnostic only: run with other fixed-point formats than the shipped ones, by setting
     the module constants of :mod:`lava_llm.processes.lm_blocks.kernels` (and their copies in
@@ -291,6 +310,8 @@ def study(params, calib_ids, score_ids, label: str) -> dict:
         exact, gate_frac = quant.pop("exact_luts", False), quant.pop("gate_frac", None)
         old = quant.pop("legacy", ())
         with contextlib.ExitStack() as stack:
+            if gate_frac or old or exact:
+                stack.enter_context(numpy_kernels())
             if gate_frac:
                 stack.enter_context(formats(gate_frac=gate_frac))
             if old:
@@ -339,6 +360,7 @@ def first_layer_breakdown(hidden=1024, inter=2816, vocab=1000, seed=0) -> list[d
                                          "o_proj int8 codes differing", "residual after mixer")}
     for mode in ("step 0", "shipped", "shipped + exact LUTs", "20-bit gates"):
         with contextlib.ExitStack() as stack:
+            stack.enter_context(numpy_kernels())
             if mode == "step 0":
                 stack.enter_context(formats(gate_frac=12))
                 stack.enter_context(legacy(("sigmoid", "rsqrt")))
