@@ -4,7 +4,8 @@ Data flow (one STFT frame = one time step = 8 ms of audio)::
 
     host:  wave -> STFT (32 ms / 8 ms) -> log|X| -> [quantise to 16 bits: fixed backends]
     chip:  RingBuffer source --s_in--> SSMDiagonal (encoder, S5 blocks, decoder) --a_out-->
-           RingBuffer sink                     (1 compute leaf + 2 I/O leaves in Lava)
+           RingBuffer sink      (fused: 1 compute leaf + 2 I/O leaves in Lava; fine: the
+                                 4 + 7 L synapse and neuron Processes + 2 I/O leaves)
     host:  mask -> X * max(1 + mask, 0) -> inverse STFT -> wave
 
 Backends: ``sim-float`` / ``sim-fixed`` / ``loihi2`` run the Lava network (:class:`LavaStream`,
@@ -93,16 +94,17 @@ class Denoiser:
     def mask_float(self, feats, state=None):
         return kernels.float_run(self.net("f"), feats, state)
 
-    def denoise(self, wave, backend: str = "engine") -> np.ndarray:
+    def denoise(self, wave, backend: str = "engine", granularity: str = "fused") -> np.ndarray:
         """Denoise a whole waveform with ``engine``, ``float``, ``sim-float``, ``sim-fixed``
-        or ``loihi2``."""
+        or ``loihi2`` (Lava backends in the form ``granularity``, ``fused`` or ``fine``)."""
         spec, feats = self.analyse(wave)
         if backend == "engine":
             mask, _ = self.mask_engine(feats)
         elif backend == "float":
             mask, _ = self.mask_float(feats)
         elif backend in ("sim-float", "sim-fixed", "loihi2"):
-            with LavaStream(self.params, backend, chunk=len(feats)) as stream:
+            with LavaStream(self.params, backend, chunk=len(feats),
+                            granularity=granularity) as stream:
                 mask = stream.process(feats)
         else:
             raise ValueError(f"backend={backend!r} is not one of ['engine', 'float', "
@@ -117,9 +119,13 @@ class LavaStream:
     (RingBuffer). :meth:`process` writes the next frames into the source buffer, runs one
     step per frame and reads the masks back; the S5 state persists across calls. Use as a
     context manager (the runtime is stopped on exit, via :func:`lava_llm.run.lava_session`).
+    ``granularity``: ``fused`` (one leaf) or ``fine`` (the synapse and neuron Processes,
+    :func:`lava_llm.processes.ssm_diagonal.fine_kernels.fine_leaves`); both are bit-exact
+    with the integer engine on ``sim-fixed``. ``leaf_processes`` is set once running.
     """
 
-    def __init__(self, params: dict, backend: str = "sim-fixed", chunk: int = 64):
+    def __init__(self, params: dict, backend: str = "sim-fixed", chunk: int = 64,
+                 granularity: str = "fused"):
         from lava.proc.io import sink, source
 
         from lava_llm.processes.ssm_diagonal import SSMDiagonal
@@ -128,7 +134,9 @@ class LavaStream:
         self.backend = check_backend(backend, ("sim-float", "sim-fixed", "loihi2"))
         self.fixed = backend != "sim-float"
         self.host = Denoiser(params)
-        self.run_cfg = run_config(backend)
+        self.granularity = granularity
+        self.run_cfg = run_config(backend, granularity=granularity)
+        self.leaf_processes = None
         self.chunk = int(chunk)
         if self.chunk < 1:
             raise ValueError(f"chunk={chunk} must be >= 1")
@@ -150,6 +158,10 @@ class LavaStream:
         self._ctx = lava_session(self.ssm, self.run_cfg, timeout_s="auto")
         self.session = self._ctx.__enter__()
         return self
+
+    def _count_leaves(self) -> None:
+        if self.leaf_processes is None and self.session is not None:
+            self.leaf_processes = self.session.leaf_processes
 
     def __exit__(self, *exc):
         ctx, self._ctx = self._ctx, None
@@ -181,6 +193,7 @@ class LavaStream:
             else:
                 self.source.data.init = data.astype(self.source.data.init.dtype)
             self.session.run(n)
+            self._count_leaves()
             got = np.array(self.sink.data.get())
             out.append(got[:, cols].T)
             self.t += n

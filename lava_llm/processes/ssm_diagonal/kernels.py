@@ -18,16 +18,21 @@ Float (float64; BatchNorm already folded into ``B`` and ``D`` by the export)::
 Fixed (Loihi 2 bit widths; ``q * 2**-e`` represents a real value, ``e`` a static per-tensor
 exponent, per state row for ``B``)::
 
-    x   = sat16( shift(E_q f_q, e_x - e_E - e_in) + e_bq )
+    x   = sat16( syn(E_q f_q, e_x - e_E - e_in) + e_bq )
     for each layer l:
-        in  = sat24( shift(B_q x, e_s - e_B[row] - e_x) + sb_q )              (re, im)
+        in  = sat24( syn(B_q x, e_s - e_B[row] - e_x) + sb_q )                (re, im)
         s   = sat24( rshift(Lr_q s_re - Li_q s_im, 15) + in_re ),  likewise im
-        y   = sat16( shift(Cr_q s_re - Ci_q s_im, e_y + 1 - e_C - e_s)
-                     + shift(D_q * x, e_y - e_D - e_x) + yb_q )
+        y   = sat16( syn(Cr_q s_re - Ci_q s_im, e_y + 1 - e_C - e_s)
+                     + syn(D_q * x, e_y - e_D - e_x) + yb_q )
         a   = max(y, 0)
-        g   = sigmoid_fixed( sat16( shift(W_q a, 8 - e_W - e_y) + wb_q ) )       12 frac bits
+        g   = sigmoid_fixed( sat16( syn(W_q a, 8 - e_W - e_y) + wb_q ) )         12 frac bits
         x   = sat16( x + shift(rshift(a * g, 12), e_x - e_y) )
-    mask_q = sat16( shift(G_q x, e_m - e_G - e_x) + g_bq )
+    mask_q = sat16( syn(G_q x, e_m - e_G - e_x) + g_bq )
+
+``syn(acc, n) = sat24(shift(acc, n))`` is a synapse's output: the weighted sum, scaled by its
+power-of-two exponent and saturated to a 24-bit graded message (:func:`synapse_out`), which is
+what the fine-grained form sends from each synapse Process to its neurons
+(:mod:`lava_llm.processes.ssm_diagonal.fine_kernels`).
 
 Bit widths: ``Lambda_bar`` re/im 16 bits (15 fractional bits; the export shrinks any
 ``|Lambda_bar_q| >= 1`` inside the unit circle), every other weight (``B``, ``C``, ``D``,
@@ -57,6 +62,7 @@ W_BITS = fp.WEIGHT_BITS          # 8
 ACT_BITS = 16
 STATE_BITS = fp.STATE_BITS       # 24
 BIAS_BITS = fp.MSG_BITS          # 24
+MSG_BITS = fp.MSG_BITS           # 24: every synapse output (graded message)
 GATE_FRAC = fp.ACT_FRAC          # 8: sigmoid LUT input
 SIG_FRAC = fp.SIG_FRAC           # 12: sigmoid LUT output
 #: (name, shape of the dense matrix as a function of dims) of every sparse matrix; complex
@@ -198,6 +204,12 @@ def dequantize_mask(mask_q: np.ndarray, e_m: int) -> np.ndarray:
     return np.asarray(mask_q, dtype=np.float64) * 2.0 ** -int(e_m)
 
 
+def synapse_out(acc, n) -> np.ndarray:
+    """A synapse's 24-bit graded output: ``sat24(shift(acc, n))`` (``n`` scalar or per row,
+    broadcast against ``acc``)."""
+    return fp.saturate(fp.shift(acc, n), MSG_BITS)
+
+
 def int_run(net: Net, feats_q: np.ndarray, state: dict | None = None,
             trace: list | None = None):
     """Integer forward of 16-bit frames ``feats_q`` ``(T, F)`` from ``state`` ->
@@ -210,7 +222,7 @@ def int_run(net: Net, feats_q: np.ndarray, state: dict | None = None,
     st = state or zero_state(net.p, "q")
     s_re_all, s_im_all = st["s_re"].copy(), st["s_im"].copy()
     rec("enc", net.enc, f)
-    x = fp.saturate(fp.shift(_mm(net.enc, f), e["x"] - e["enc"] - e["in"]) + a["enc_b"],
+    x = fp.saturate(synapse_out(_mm(net.enc, f), e["x"] - e["enc"] - e["in"]) + a["enc_b"],
                     ACT_BITS)
     for l in range(net.L):
         n_in = (e["s"][l] - e["b"][l] - e["x"])[None, :]
@@ -218,8 +230,8 @@ def int_run(net: Net, feats_q: np.ndarray, state: dict | None = None,
         rec("b_im", net.b_im[l], x)
         if trace is not None:
             rec("d", sp.csr_matrix(np.diag(a["d"][l])), x)
-        in_re = fp.saturate(fp.shift(_mm(net.b_re[l], x), n_in) + a["sb_re"][l], STATE_BITS)
-        in_im = fp.saturate(fp.shift(_mm(net.b_im[l], x), n_in) + a["sb_im"][l], STATE_BITS)
+        in_re = fp.saturate(synapse_out(_mm(net.b_re[l], x), n_in) + a["sb_re"][l], STATE_BITS)
+        in_im = fp.saturate(synapse_out(_mm(net.b_im[l], x), n_in) + a["sb_im"][l], STATE_BITS)
         lr, li = a["lam_re"][l], a["lam_im"][l]
         # re and im stacked, shape (2, P): s' = sat24(rshift(Lambda_bar s, 15) + in)
         s = np.stack([s_re_all[l], s_im_all[l]])
@@ -234,17 +246,17 @@ def int_run(net: Net, feats_q: np.ndarray, state: dict | None = None,
         rec("c_re", net.c_re[l], st_re)
         rec("c_im", net.c_im[l], st_im)
         cs = _mm(net.c_re[l], st_re) - _mm(net.c_im[l], st_im)
-        y = fp.saturate(fp.shift(cs, e["y"][l] + 1 - e["c"][l] - e["s"][l])
-                        + fp.shift(a["d"][l] * x, e["y"][l] - e["d"][l] - e["x"])
+        y = fp.saturate(synapse_out(cs, e["y"][l] + 1 - e["c"][l] - e["s"][l])
+                        + synapse_out(a["d"][l] * x, e["y"][l] - e["d"][l] - e["x"])
                         + a["yb"][l], ACT_BITS)
         act = np.maximum(y, 0)
         rec("w", net.w[l], act)
-        g_in = fp.saturate(fp.shift(_mm(net.w[l], act), GATE_FRAC - e["w"][l] - e["y"][l])
+        g_in = fp.saturate(synapse_out(_mm(net.w[l], act), GATE_FRAC - e["w"][l] - e["y"][l])
                            + a["wb"][l], ACT_BITS)
         z = fp.rshift(act * fp.sigmoid_fixed(g_in, GATE_FRAC, SIG_FRAC), SIG_FRAC)
         x = fp.saturate(x + fp.shift(z, e["x"] - e["y"][l]), ACT_BITS)
     rec("dec", net.dec, x)
-    mask = fp.saturate(fp.shift(_mm(net.dec, x), e["m"] - e["dec"] - e["x"]) + a["dec_b"],
+    mask = fp.saturate(synapse_out(_mm(net.dec, x), e["m"] - e["dec"] - e["x"]) + a["dec_b"],
                        ACT_BITS)
     return mask, {"s_re": s_re_all, "s_im": s_im_all}
 

@@ -31,6 +31,11 @@ def sat(v: int, bits: int) -> int:
     return max(-hi - 1, min(hi, v))
 
 
+def syn(v: int, n: int) -> int:
+    """A synapse's output: the shifted weighted sum as a 24-bit saturated message."""
+    return sat(sh(v, n), 24)
+
+
 def naive_int(params, feats_q):
     L, P, H, F = kernels.dims(params)
     e = {k: np.asarray(params[f"e_{k}"]) for k in
@@ -46,17 +51,17 @@ def naive_int(params, feats_q):
     out = []
     for f in feats_q:
         f = [sat(int(v), 16) for v in f]
-        x = [sat(sh(sum(int(E[h, j]) * f[j] for j in range(F)),
-                    int(e["x"] - e["enc"] - e["in"])) + int(q["enc_b"][h]), 16)
+        x = [sat(syn(sum(int(E[h, j]) * f[j] for j in range(F)),
+                     int(e["x"] - e["enc"] - e["in"])) + int(q["enc_b"][h]), 16)
              for h in range(H)]
         for l in range(L):
             new_re, new_im = [], []
             for p in range(P):
                 r = l * P + p
                 n = int(e["s"][l] - e["b"][l, p] - e["x"])
-                in_re = sat(sh(sum(int(Br[r, h]) * x[h] for h in range(H)), n)
+                in_re = sat(syn(sum(int(Br[r, h]) * x[h] for h in range(H)), n)
                             + int(q["sb_re"][l, p]), 24)
-                in_im = sat(sh(sum(int(Bi[r, h]) * x[h] for h in range(H)), n)
+                in_im = sat(syn(sum(int(Bi[r, h]) * x[h] for h in range(H)), n)
                             + int(q["sb_im"][l, p]), 24)
                 lr, li = int(q["lam_re"][l, p]), int(q["lam_im"][l, p])
                 new_re.append(sat(rs(lr * s_re[l][p] - li * s_im[l][p], 15) + in_re, 24))
@@ -67,18 +72,19 @@ def naive_int(params, feats_q):
                 r = l * H + h
                 cs = sum(int(Cr[r, p]) * s_re[l][p] - int(Ci[r, p]) * s_im[l][p]
                          for p in range(P))
-                y.append(sat(sh(cs, int(e["y"][l] + 1 - e["c"][l] - e["s"][l]))
-                             + sh(int(q["d"][l, h]) * x[h], int(e["y"][l] - e["d"][l] - e["x"]))
+                y.append(sat(syn(cs, int(e["y"][l] + 1 - e["c"][l] - e["s"][l]))
+                             + syn(int(q["d"][l, h]) * x[h],
+                                   int(e["y"][l] - e["d"][l] - e["x"]))
                              + int(q["yb"][l, h]), 16))
             a = [max(v, 0) for v in y]
             for h in range(H):
-                g_in = sat(sh(sum(int(W[l * H + h, k]) * a[k] for k in range(H)),
-                              int(8 - e["w"][l] - e["y"][l])) + int(q["wb"][l, h]), 16)
+                g_in = sat(syn(sum(int(W[l * H + h, k]) * a[k] for k in range(H)),
+                               int(8 - e["w"][l] - e["y"][l])) + int(q["wb"][l, h]), 16)
                 g = int(fp.sigmoid_fixed(g_in))
                 z = rs(a[h] * g, 12)
                 x[h] = sat(x[h] + sh(z, int(e["x"] - e["y"][l])), 16)
-        out.append([sat(sh(sum(int(G[k, h]) * x[h] for h in range(H)),
-                           int(e["m"] - e["dec"] - e["x"])) + int(q["dec_b"][k]), 16)
+        out.append([sat(syn(sum(int(G[k, h]) * x[h] for h in range(H)),
+                            int(e["m"] - e["dec"] - e["x"])) + int(q["dec_b"][k]), 16)
                     for k in range(F)])
     return np.array(out, dtype=np.int64)
 
