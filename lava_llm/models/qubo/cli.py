@@ -4,7 +4,8 @@
     lava-llm solve --qubo q.npy --backend sim-fixed --steps 200
     lava-llm solve --maxcut-edges edges.txt --backend sim-float
 
-prints ``{"best_cost", "cut" (Max-Cut only), "assignment", "seconds", "steps"}``.
+prints ``{"best_cost", "cut" (Max-Cut only), "assignment", "seconds", "steps"}`` (Lava
+backends add ``granularity`` and ``leaf_processes``: 1 fused, 3 fine).
 """
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ def add_arguments(parser) -> None:
                         help="replicas annealed in parallel on threads (default 4)")
     parser.add_argument("--schedule", default="geometric", choices=["geometric", "linear"])
     parser.add_argument("--restarts", type=int, default=0, help="re-heats within --steps")
+    parser.add_argument("--granularity", choices=("fused", "fine"), default="fused",
+                        help="Lava form of the solver: fused (one leaf, default) or fine "
+                             "(annealing neurons, coupling synapses, cost readout); Lava "
+                             "backends only")
     parser.add_argument("--strict", action="store_true",
                         help="fixed-point backends: refuse (exit 2) a Q whose quantisation "
                              "rounds a non-zero coefficient to 0 or changes one by more than "
@@ -53,7 +58,7 @@ def run(args) -> dict:
         res = solve(prob, backend=args.backend, steps=args.steps, replicas=args.replicas,
                     seed=args.seed, schedule=args.schedule, restarts=args.restarts,
                     progress=args.backend == "engine", strict=args.strict,
-                    rel_tol=args.rel_tol)
+                    rel_tol=args.rel_tol, granularity=getattr(args, "granularity", "fused"))
     for w in caught:
         if issubclass(w.category, QuantizationWarning):
             print(f"lava-llm solve: warning: {w.message}", file=sys.stderr)
@@ -64,6 +69,9 @@ def run(args) -> dict:
         out["cut"] = res.cut
     out.update(assignment=res.assignment.tolist(), seconds=round(res.seconds, 4),
                steps=res.steps, backend=res.backend, replicas=res.replicas, n=prob.n)
+    if res.leaf_processes is not None:
+        out.update(granularity=getattr(args, "granularity", "fused"),
+                   leaf_processes=int(res.leaf_processes))
     if res.quantization is not None:
         q = res.quantization
         out["quantization"] = {k: q[k] for k in ("scale", "exact", "zeroed", "imprecise",

@@ -11,7 +11,7 @@ import numpy as np
 from lava_llm import validation as V
 from lava_llm.models.qubo import problem as P
 from lava_llm.models.qubo import schedule as S
-from lava_llm.run import check_backend
+from lava_llm.run import check_backend, check_granularity
 
 BACKENDS = ("engine", "sim-float", "sim-fixed", "loihi2")
 
@@ -46,6 +46,7 @@ class SolveResult:
     quantization: ty.Optional[dict] = None
     replica_states: ty.Optional[np.ndarray] = None   # (R, N) best state per replica, 0/1
     replica_costs: ty.Optional[np.ndarray] = None    # (R,) their x^T Q x + offset
+    leaf_processes: ty.Optional[int] = None          # Lava backends: leaves that ran
 
     def sample(self) -> dict:
         """The assignment as ``{label: value}`` (dimod-style, in the model's vartype)."""
@@ -70,7 +71,7 @@ def solve(problem, *, backend: str = "engine", steps: ty.Optional[int] = None,
           ref_bits: ty.Optional[int] = None,
           scale: ty.Optional[float] = None, progress: bool = False, strict: bool = False,
           rel_tol: ty.Optional[float] = None, parallel: ty.Optional[bool] = None,
-          chromatic: ty.Optional[bool] = None) -> SolveResult:
+          chromatic: ty.Optional[bool] = None, granularity: str = "fused") -> SolveResult:
     """Minimise ``x^T Q x + offset`` by parallel simulated annealing.
 
     Parameters
@@ -111,10 +112,14 @@ def solve(problem, *, backend: str = "engine", steps: ty.Optional[int] = None,
         ``sim-float`` quantises nothing and checks nothing.
     parallel : bool, optional
         Engine: replicas on numba's threads (default: when it pays); the result is the same.
+    granularity : str
+        Lava backends: ``"fused"`` (one leaf, default) or ``"fine"`` (annealing neurons,
+        coupling synapses and cost readout as three Processes); the same trajectories.
     """
     from lava_llm.processes.qubo_annealing import kernels
 
     check_backend(backend, BACKENDS)
+    check_granularity(granularity)
     prob, labels = as_problem(problem)
     moves = None
     if steps is None or replicas is None:
@@ -164,7 +169,8 @@ def solve(problem, *, backend: str = "engine", steps: ty.Optional[int] = None,
         out = _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress,
                           parallel, colour)
     else:
-        out = _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale, colour)
+        out = _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale, colour,
+                        granularity)
     seconds = time.perf_counter() - t0
     energies = prob.energy(out["best_x"].astype(np.float64))
     k = int(np.argmin(energies))
@@ -172,7 +178,8 @@ def solve(problem, *, backend: str = "engine", steps: ty.Optional[int] = None,
     res = SolveResult(x, float(energies[k]), out["trace"].min(axis=1) + prob.offset, seconds,
                       steps, backend, replicas, out["scale"], labels=labels,
                       vartype=prob.vartype, quantization=report,
-                      replica_states=out["best_x"].astype(np.int8), replica_costs=energies)
+                      replica_states=out["best_x"].astype(np.int8), replica_costs=energies,
+                      leaf_processes=out.get("leaf_processes"))
     if prob.vartype == "SPIN":
         res.assignment = (2 * x - 1).astype(np.int8)
     if prob.kind == "maxcut":
@@ -201,11 +208,13 @@ def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress, 
             bar.close()
 
 
-def _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale, colour):
+def _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale, colour,
+              granularity="fused"):
     from lava_llm.processes.qubo_annealing import QuboAnnealer
     from lava_llm.run import lava_session, run_config
 
-    cfg = run_config(backend)  # raises Loihi2UnavailableError before anything is built
+    # raises Loihi2UnavailableError before anything is built
+    cfg = run_config(backend, granularity=granularity)
     steps = len(temps)
     fixed = backend != "sim-float"
     # sim-float builds no fixed-point Vars, so it runs any Q and schedule the float model can
@@ -217,4 +226,6 @@ def _run_lava(prob, temps, backend, replicas, seed, p_wake, ref_bits, scale, col
         best_x = np.asarray(proc.best_x.get()).astype(np.int8)
         # the cost of every step in Q's units (host-side bookkeeping of the model)
         trace = np.asarray(proc.cost_history.get(), dtype=np.float64)   # (steps, R)
-    return {"best_x": best_x, "trace": trace, "scale": proc.scale if fixed else 1.0}
+        leaves = session.leaf_processes
+    return {"best_x": best_x, "trace": trace, "scale": proc.scale if fixed else 1.0,
+            "leaf_processes": leaves}
