@@ -1,20 +1,19 @@
-"""The sparse S5 denoiser as cost-model nodes.
+"""The sparse S5 denoiser as cost-model nodes: one node per Process of its fine-grained form
+(:class:`~lava_llm.processes.ssm_diagonal.SSMDiagonal`'s sub-process model, populations from
+:func:`lava_llm.processes.ssm_diagonal.fine_kernels.fine_layout`), with the same names::
 
-The denoiser runs as one Lava leaf today (no fine-grained form yet); the nodes are the
-synapse and neuron populations its fixed-point dynamics
-(:mod:`lava_llm.processes.ssm_diagonal.kernels`) would occupy on a chip, all layers of one
-kind together::
+    enc (SparseSynapse) -> x (BiasNeuron)
+    per layer l: b{l} (SparseSynapse, B re/im) -> state{l} (S5StateNeuron, 2P compartments)
+                 -> c{l} (SparseSynapse, [C_re, -C_im]) and d{l} (SparseSynapse, diagonal D)
+                 -> y{l} (S5OutputNeuron) -> w{l} (SparseSynapse) -> gate{l} (S5GateNeuron)
+    dec (SparseSynapse) -> mask (BiasNeuron)
 
-    encoder (E, synapses) -> x neurons (H)
-    per layer: B re/im (synapses) -> state neurons (2P) -> C re/im (synapses) and D (diagonal)
-               -> y neurons (H, ReLU) -> W (synapses) -> gate neurons (2H: sigmoid gate,
-               residual x)
-    decoder (G, synapses) -> mask neurons (F)
-
-Synaptic operations and neuron updates per step are those of
-:func:`lava_llm.processes.ssm_diagonal.kernels.op_counts` on the same frames (per matrix:
-``synops_by_matrix``), so the totals equal that function's ``synops`` and ``neuron_ops``.
-One time step is one STFT hop (:data:`lava_llm.audio.HOP_SECONDS`).
+Synaptic operations per step are those of
+:func:`lava_llm.processes.ssm_diagonal.kernels.op_counts` on the same frames (each weight
+product of the integer engine, split by layer), so the totals equal that function's ``synops``
+and ``neuron_ops``. A synapse Process holds no neurons of its own here (its messages go to the
+next neuron Process's dendrites). One time step is one STFT hop
+(:data:`lava_llm.audio.HOP_SECONDS`).
 """
 from __future__ import annotations
 
@@ -23,43 +22,54 @@ import numpy as np
 from lava_llm.loihi2.graph import Node
 from lava_llm.processes.ssm_diagonal import kernels as sk
 
+_PROCESS = {"synapse": "SparseSynapse", "bias": "BiasNeuron", "state": "S5StateNeuron",
+            "output": "S5OutputNeuron", "gate": "S5GateNeuron"}
+
+
+def _synops_by_process(net: sk.Net, feats_q) -> dict:
+    """Mean non-zero-input synaptic operations per step of each fine synapse Process, from
+    the integer engine's own trace of its weight products (layer by layer, in order)."""
+    trace: list = []
+    sk.int_run(net, feats_q, trace=trace)
+    T = max(len(feats_q), 1)
+    out: dict = {}
+    layer = -1
+    for name, mat, inp in trace:
+        if name == "b_re":
+            layer += 1
+        mat = mat.tocsc(copy=True)
+        mat.eliminate_zeros()
+        n = float(((np.asarray(inp) != 0) @ np.diff(mat.indptr)).sum()) / T
+        key = name if name in ("enc", "dec") else f"{name.split('_')[0]}{layer}"
+        out[key] = out.get(key, 0.0) + n
+    return out
+
 
 def denoiser_nodes(params: dict, feats_q) -> tuple[list, dict]:
     """``(nodes, op_counts)`` of the denoiser ``params`` on 16-bit frames ``feats_q``."""
+    from lava_llm.processes.ssm_diagonal import fine_kernels as fk
+
     net = sk.Net(params, "q")
     ops = sk.op_counts(net, feats_q)
-    per = ops["synops_by_matrix"]
-    L, P, H, F = net.L, net.P, net.H, net.F
-    nnz = sk.nnz(params)
-    T = max(len(feats_q), 1)
-    act, state_bits = sk.ACT_BITS, sk.STATE_BITS
-    nodes = [
-        Node("encoder", "SparseSynapse", "synapse", 0, synapses=nnz["enc"], fan_in=F,
-             dense_weights=H * F, payload_bits=act, synops_per_step=per.get("enc", 0.0)),
-        Node("x", "neuron (encoder output)", "neuron", H, payload_bits=act,
-             neuron_ops_per_step=H, messages_per_step=H),
-        Node("b", "SparseSynapse (re, im)", "synapse", 0, synapses=2 * nnz["b"], fan_in=H,
-             dense_weights=2 * L * P * H, payload_bits=state_bits,
-             synops_per_step=per.get("b_re", 0.0) + per.get("b_im", 0.0)),
-        Node("state", "S5 diagonal state neurons (re, im)", "neuron", 2 * L * P,
-             payload_bits=state_bits, neuron_ops_per_step=2 * L * P,
-             messages_per_step=2 * L * P),
-        Node("c", "SparseSynapse (re, im)", "synapse", 0, synapses=2 * nnz["c"], fan_in=P,
-             dense_weights=2 * L * H * P, payload_bits=act,
-             synops_per_step=per.get("c_re", 0.0) + per.get("c_im", 0.0)),
-        Node("d", "diagonal synapse", "synapse", 0,
-             synapses=int(np.count_nonzero(np.asarray(params["q_d"]))), fan_in=1,
-             dense_weights=L * H, payload_bits=act, synops_per_step=per.get("d", 0.0)),
-        Node("y", "neuron (S5 output, ReLU)", "neuron", L * H, payload_bits=act,
-             neuron_ops_per_step=L * H, messages_per_step=L * H),
-        Node("w", "SparseSynapse", "synapse", 0, synapses=nnz["w"], fan_in=H,
-             dense_weights=L * H * H, payload_bits=act, synops_per_step=per.get("w", 0.0)),
-        Node("gate", "neuron (sigmoid gate, residual)", "neuron", 2 * L * H,
-             payload_bits=act, neuron_ops_per_step=2 * L * H, messages_per_step=L * H),
-        Node("decoder", "SparseSynapse", "synapse", 0, synapses=nnz["dec"], fan_in=H,
-             dense_weights=F * H, payload_bits=act, synops_per_step=per.get("dec", 0.0)),
-        Node("mask", "neuron (mask output)", "neuron", F, payload_bits=act,
-             neuron_ops_per_step=F, messages_per_step=F),
-    ]
-    ops = dict(ops, frames=T)
-    return nodes, ops
+    syn = _synops_by_process(net, feats_q)
+    nodes = []
+    for name, spec in fk.fine_layout(params):
+        kind = spec["kind"]
+        if kind == "synapse":
+            n_out, n_in = spec["shape"]
+            w = np.asarray(spec["weights"])
+            nnz = int(np.count_nonzero(w))
+            fan_in = int(np.diff(spec["indptr"]).max(initial=0))
+            nodes.append(Node(name, _PROCESS[kind], "synapse", 0, synapses=nnz,
+                              fan_in=fan_in, dense_weights=n_out * n_in,
+                              payload_bits=sk.MSG_BITS, synops_per_step=syn.get(name, 0.0),
+                              messages_per_step=n_out))
+        else:
+            # compartments: 2 per complex state; 2 per gate channel (sigmoid gate, product
+            # and residual), as in kernels.neuron_ops
+            n = (2 * np.size(spec["lam_re"]) if kind == "state" else
+                 (2 if kind == "gate" else 1) * np.size(spec["bias"]))
+            bits = sk.STATE_BITS if kind == "state" else sk.ACT_BITS
+            nodes.append(Node(name, _PROCESS[kind], "neuron", int(n), payload_bits=bits,
+                              neuron_ops_per_step=float(n), messages_per_step=float(n)))
+    return nodes, dict(ops, frames=max(len(feats_q), 1))

@@ -177,19 +177,35 @@ def test_denoiser_counts_equal_op_counts():
     assert rep["total"]["neuron_ops_per_step"] == ref["neuron_ops"]
     assert rep["total"]["power_proxy_per_step"] == pytest.approx(ref["power_proxy"])
     assert rep["total"]["power_proxy_per_s"] == pytest.approx(ref["power_proxy"] / 0.008)
-    nnz = sk.nnz(params)
-    assert rep["total"]["synapses"] == (nnz["enc"] + nnz["dec"] + nnz["w"] + 2 * nnz["b"]
-                                        + 2 * nnz["c"]
-                                        + int(np.count_nonzero(params["q_d"])))
+    nz = lambda k: int(np.count_nonzero(params[k]))  # noqa: E731  non-zero weights
+    assert rep["total"]["synapses"] == (nz("q_enc") + nz("q_dec") + nz("q_w") + nz("q_b_re")
+                                        + nz("q_b_im") + nz("q_c_re") + nz("q_c_im")
+                                        + nz("q_d"))
+    # one node per Process of the fine-grained Lava form, named and typed alike
+    from lava_llm.processes.ssm_diagonal import SSMDiagonal
+    from lava_llm.processes.ssm_diagonal.models import SubSSMDiagonalModel
+
+    subs = SubSSMDiagonalModel(SSMDiagonal(params=params)).find_sub_procs()
+    assert {n.name: n.process for n in nodes} == {k: type(p).__name__ for k, p in subs.items()}
+    assert rep["total"]["processes"] == len(subs) == 18
 
 
 def test_qubo_nodes():
     from lava_llm.models.qubo.problem import from_matrix
 
     q = np.array([[1.0, -2, 0], [0, 0, 3], [0, 0, -1]])
-    rep = map_network(qubo_nodes(from_matrix(q), replicas=3))
+    prob = from_matrix(q)
+    rep = map_network(qubo_nodes(prob, replicas=3))
     assert rep["total"]["neurons"] == 3 * 3 + 3
-    assert rep["total"]["synapses"] == 3 * 4  # J = Q + Q^T off-diagonal: 4 non-zeros
+    # J = Q + Q^T off-diagonal: 4 non-zeros; the readout's reduction: 3 per replica
+    assert rep["total"]["synapses"] == 3 * 4 + 3 * 3
+    from lava_llm.processes.qubo_annealing import QuboAnnealer
+    from lava_llm.processes.qubo_annealing.models import SubQuboAnnealerModel
+
+    subs = SubQuboAnnealerModel(QuboAnnealer(q=q, temperatures=[1.0], replicas=3)
+                                ).find_sub_procs()
+    assert {n.name: n.process for n in qubo_nodes(prob, 3)} == {
+        k: type(p).__name__ for k, p in subs.items()}
 
 
 @pytest.mark.parametrize("argv, match", [
