@@ -33,6 +33,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--qubo", metavar="FILE.npy", default=None, help="dense QUBO matrix")
     parser.add_argument("--granularity", choices=("fine",), default="fine",
                         help="the form mapped onto the chip (only the fine-grained one)")
+    parser.add_argument("--pack", action="store_true",
+                        help="let Processes smaller than a core share cores (first-fit; an "
+                             "assumption about the compiler, docs/loihi2_mapping.md); default: "
+                             "at least one core per Process")
     parser.add_argument("--prompt", default=None,
                         help="LM: text (or 'i,j,k' token ids) the activity is measured on")
     parser.add_argument("--input", default=None, help="denoiser: noisy wav for the activity")
@@ -84,7 +88,7 @@ def _lm_report(args) -> dict:
         ids = model.encode(prompt)
         activity = f"integer engine on the {ids.size} prompt tokens"
     nodes = L.lm_nodes(model.int_model, ids)
-    return map_network(nodes, _limits(args), activity=activity,
+    return map_network(nodes, _limits(args), activity=activity, pack=args.pack,
                        network=f"MatMul-free LM {_shape(model.config)}")
 
 
@@ -111,7 +115,7 @@ def _lm_config_report(args) -> dict:
         cfg = LMConfig.from_dict(V.read_json_object(args.lm_config))
     density = L.TERNARY_DENSITY if args.density is None else args.density
     nodes = L.lm_nodes_from_config(cfg, density)
-    return map_network(nodes, _limits(args),
+    return map_network(nodes, _limits(args), pack=args.pack,
                        network=f"MatMul-free LM {_shape(cfg)}, shapes only",
                        activity=f"upper bound: every input non-zero, {density:g} of the "
                                 "weights non-zero")
@@ -129,7 +133,7 @@ def _denoiser_report(args) -> dict:
     noisy, _ = audio.read_wav(wav, den.sample_rate)
     _, feats = den.analyse(noisy)
     nodes, ops = denoiser_nodes(params, den.quantize(feats))
-    rep = map_network(nodes, _limits(args), dt_s=audio.HOP_SECONDS,
+    rep = map_network(nodes, _limits(args), dt_s=audio.HOP_SECONDS, pack=args.pack,
                       network="sparse S5 denoiser",
                       activity=f"integer engine on {ops['frames']} frames of {wav}")
     rep["engine_op_counts"] = {k: ops[k] for k in ("synops", "neuron_ops", "power_proxy")}
@@ -142,7 +146,7 @@ def _qubo_report(args) -> dict:
     from lava_llm.models.qubo import problem as P
 
     prob = P.read_gset(args.gset) if args.gset else P.read_qubo_npy(args.qubo)
-    return map_network(qubo_nodes(prob, args.replicas), _limits(args),
+    return map_network(qubo_nodes(prob, args.replicas), _limits(args), pack=args.pack,
                        network=f"QUBO annealer ({prob.n} variables, {args.replicas} replicas)",
                        activity="upper bound: every neuron flips every step")
 

@@ -12,6 +12,13 @@ Mapping rules (an estimate; ``docs/loihi2_mapping.md``):
 * a Process that cannot be placed that way is a *violation* (reported with the Process and the
   limit, never split further): a neuron with more inputs than ``max_fan_in``, one neuron's
   synapses larger than a core's synaptic memory, a payload wider than ``max_payload_bits``;
+* with ``pack=True`` (``lava-llm resources --pack``) Processes that each need less than one
+  core share cores: first-fit decreasing by their larger share of a core's neurons or
+  synaptic memory, a core taking Processes while both sums stay within its limits; each such
+  row then reports its fractional ``cores`` and the ``core_group`` it shares. Whether a
+  Loihi 2 compiler co-locates populations of different Processes this way is an assumption
+  (lava-loihi is not public); the default (``pack=False``) gives every Process at least one
+  core, an upper bound;
 * ``chips = ceil(total cores / cores_per_chip)``; per Process, ``chips`` is its share
   ``cores / cores_per_chip``;
 * ``host`` Processes (token lookup, sampling) run on the host or the chip's embedded x86
@@ -63,8 +70,31 @@ def synaptic_memory_bytes(node: Node, limits: Loihi2Limits) -> int:
     return int(math.ceil(min(dense, sparse) / 8))
 
 
+def _pack(rows, limits: Loihi2Limits) -> int:
+    """First-fit decreasing of the on-chip rows that fit one core; sets their fractional
+    ``cores`` and ``core_group``; returns how many shared cores they take."""
+    small = [r for r in rows if r["location"] == "neurocores" and r["cores"] <= 1]
+    npc, mpc = limits.neurons_per_core, limits.synaptic_memory_bytes_per_core
+    for r in small:
+        r["cores"] = max(r["neurons"] / npc, r["synaptic_memory_bytes"] / mpc)
+    bins: list = []   # [neurons, bytes]
+    for r in sorted(small, key=lambda r: -r["cores"]):
+        for k, b in enumerate(bins):
+            if b[0] + r["neurons"] <= npc and b[1] + r["synaptic_memory_bytes"] <= mpc:
+                b[0] += r["neurons"]
+                b[1] += r["synaptic_memory_bytes"]
+                r["core_group"] = k
+                break
+        else:
+            bins.append([r["neurons"], r["synaptic_memory_bytes"]])
+            r["core_group"] = len(bins) - 1
+    for r in small:
+        r["chips"] = r["cores"] / limits.cores_per_chip
+    return len(bins)
+
+
 def map_network(nodes, limits: Loihi2Limits | None = None, *, dt_s: float | None = None,
-                network: str = "", activity: str = "") -> dict:
+                network: str = "", activity: str = "", pack: bool = False) -> dict:
     """The resource report of ``nodes`` on Loihi 2 (see the module docstring)."""
     limits = limits or Loihi2Limits()
     procs, violations = [], []
@@ -106,6 +136,10 @@ def map_network(nodes, limits: Loihi2Limits | None = None, *, dt_s: float | None
         for k in keys:
             total[k] += row[k]
         procs.append(row)
+    if pack:
+        shared = _pack(procs, limits)
+        total["cores"] = sum(r["cores"] for r in procs if "core_group" not in r) + shared
+        total["shared_cores"] = shared
     chips = math.ceil(total["cores"] / limits.cores_per_chip)
     total["chips"] = chips
     total["processes"] = len(procs)
@@ -113,6 +147,7 @@ def map_network(nodes, limits: Loihi2Limits | None = None, *, dt_s: float | None
     total["power_proxy_per_s"] = (total["power_proxy_per_step"] / dt_s) if dt_s else None
     total["dt_s"] = dt_s
     return {"estimate": True, "note": ESTIMATE_NOTE, "network": network, "activity": activity,
+            "packed": bool(pack),
             "limits": dataclasses.asdict(limits), "processes": procs, "total": total,
             "fits": not violations, "violations": violations, **systems_for(chips)}
 

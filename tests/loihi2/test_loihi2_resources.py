@@ -264,3 +264,34 @@ def test_cost_model_imports_without_lava():
     """)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout.split()[-1]) > 8
+
+
+def test_packing_small_processes_shares_cores():
+    small = [Node(f"n{i}", "BiasNeuron", "neuron", 3000) for i in range(3)]
+    syn = Node("s", "SparseSynapse", "synapse", 0, synapses=30_000, fan_in=100,
+               dense_weights=10**6)
+    big = Node("big", "GLU", "neuron", 20000)
+    plain = map_network(small + [syn, big])
+    assert plain["total"]["cores"] == 3 + 1 + 3 and not plain["packed"]
+    packed = map_network(small + [syn, big], pack=True)
+    rows = {r["name"]: r for r in packed["processes"]}
+    # 3000 + 3000 neurons share a core, the third 3000 opens a second one; the synapse's
+    # 90 kB of memory fits beside them; the big population keeps its own 3 cores
+    assert packed["total"]["shared_cores"] == 2
+    assert packed["total"]["cores"] == 2 + 3
+    assert rows["n0"]["cores"] == pytest.approx(3000 / 8192)
+    assert rows["big"]["cores"] == 3 and "core_group" not in rows["big"]
+    groups = {}
+    for r in packed["processes"]:
+        if "core_group" in r:
+            groups.setdefault(r["core_group"], []).append(r)
+    for members in groups.values():
+        assert sum(r["neurons"] for r in members) <= 8192
+        assert sum(r["synaptic_memory_bytes"] for r in members) <= 128 * 1024
+
+
+def test_cli_denoiser_fine_processes_packed(capsys):
+    assert cli.main(["resources", "--denoiser", "--pack", "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["total"]["processes"] == 18 and rep["packed"]
+    assert rep["total"]["cores"] == 1       # the whole shipped denoiser fits one core
