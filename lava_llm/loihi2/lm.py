@@ -2,7 +2,9 @@
 
 The node list mirrors the sub-process models (``SubMLGRUBlockModel``: 13 Processes per token
 mixer, ``SubGLUBlockModel``: 7 per channel mixer, ``SubLMHeadModel``: 4, same names; a
-TernaryDense / TokenScaledDense is one node, its rescale neurons included) plus the
+TernaryDense / TokenScaledDense is one node, its rescale neurons included; an RMSNorm node
+includes its reduction synapses into the sum-of-squares accumulator, ``n`` synapses and ``n``
+synops per step, an AbsmaxRMSNorm also those into its max neuron, ``2 n``) plus the
 embedding::
 
     embedding (host lookup) -> [mlgru{l}.* -> glu{l}.*] x L
@@ -111,10 +113,14 @@ def _mean_nonzero(values) -> float:
 
 
 def _norm(name, n, payload, out=None) -> Node:
-    # n channel neurons + 1 accumulator for sum(x**2) and its integer 1/sqrt
+    # n channel neurons + 1 accumulator for sum(x**2) and its integer 1/sqrt. The reduction
+    # is n synapses into the accumulator (and its 1/sqrt back to the n channels: a broadcast,
+    # one message per step): counted as n synapses and n synops per step (the residual stream
+    # that feeds a norm is dense, so every input counts)
     msgs = n if out is None else _mean_nonzero(out)
-    return Node(name, "RMSNorm", "neuron", n + 1, payload_bits=payload,
-                neuron_ops_per_step=n + 1, messages_per_step=msgs)
+    return Node(name, "RMSNorm", "neuron", n + 1, synapses=n, fan_in=n, dense_weights=n,
+                payload_bits=payload, synops_per_step=float(n), neuron_ops_per_step=n + 1,
+                messages_per_step=msgs)
 
 
 #: 8-bit payloads that carry the per-token max ``m`` (24 bits) of a dynamic BitLinear input.
@@ -125,7 +131,9 @@ def _absmax_norm(name, n, out=None) -> Node:
     # + 1 neuron for the max reduction and the reciprocal (LUT + Newton step); it sends the
     # token's max m (24 bits, counted as SCALE_MESSAGES 8-bit payloads) to the rescale
     msgs = (n if out is None else _mean_nonzero(out)) + SCALE_MESSAGES
-    return Node(name, "AbsmaxRMSNorm", "neuron", n + 2, payload_bits=fp.ACT_BITS,
+    # its two reductions (sum of squares, max) count n synapses and n synops per step each
+    return Node(name, "AbsmaxRMSNorm", "neuron", n + 2, synapses=2 * n, fan_in=n,
+                dense_weights=2 * n, payload_bits=fp.ACT_BITS, synops_per_step=2.0 * n,
                 neuron_ops_per_step=n + 2, messages_per_step=msgs)
 
 

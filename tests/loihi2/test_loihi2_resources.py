@@ -73,7 +73,14 @@ def test_trace_is_the_engine_and_synops_match_a_naive_count(act):
         assert nodes[name].synops_per_step == pytest.approx(naive / len(ids), rel=1e-12)
         total += naive
     rep = map_network(list(nodes.values()))
-    assert rep["total"]["synops_per_step"] == pytest.approx(total / len(ids), rel=1e-12)
+    # + the norms' reductions: every input of a norm into its sum-of-squares accumulator
+    # (and, AbsmaxRMSNorm, into its max neuron)
+    norms = sum(n.neurons - 1 for n in nodes.values() if n.process == "RMSNorm") + sum(
+        2 * (n.neurons - 2) for n in nodes.values() if n.process == "AbsmaxRMSNorm")
+    assert norms > 0 and norms == sum(n.synapses for n in nodes.values()
+                                      if n.process in ("RMSNorm", "AbsmaxRMSNorm"))
+    assert rep["total"]["synops_per_step"] == pytest.approx(total / len(ids) + norms,
+                                                            rel=1e-12)
     # messages: non-zero outputs only, so below the dense count somewhere (int8 zeros)
     dense = L.lm_nodes(lm.int_model)
     assert rep["total"]["message_bits"] <= map_network(dense)["total"]["message_bits"]
@@ -106,9 +113,12 @@ def test_limits_are_reported_not_partitioned(lm):
     rep = map_network(L.lm_nodes(lm.int_model), Loihi2Limits(max_fan_in=20))
     assert not rep["fits"]
     bad = {v["process"] for v in rep["violations"] if v["limit"] == "max_fan_in"}
-    # fan-in 24 inputs + the token's max (dynamic int8 inputs) > 20
-    assert bad == {f"glu{i}.down_syn" for i in range(CFG.num_layers)}
-    assert all(v["value"] == 25 and v["allowed"] == 20 for v in rep["violations"])
+    # fan-in > 20: the down projection (24 inputs + the token's max, dynamic int8 inputs)
+    # and the norm before it (its reductions over the 24 channels)
+    assert bad == {f"glu{i}.down_{k}" for i in range(CFG.num_layers) for k in ("syn", "norm")}
+    assert {(v["process"].split(".")[1], v["value"]) for v in rep["violations"]} == {
+        ("down_syn", 25), ("down_norm", 24)}
+    assert all(v["allowed"] == 20 for v in rep["violations"])
     wide = map_network([Node("x", "P", "neuron", 4, payload_bits=32)])
     assert wide["violations"] == [{"process": "x", "limit": "max_payload_bits", "value": 32,
                                    "allowed": 24}]
@@ -149,7 +159,14 @@ def test_370m_needs_more_than_a_kapoho_point(capsys):
 
     cfg = LMConfig(**LM_370M)
     weights = sum(o * i for o, i in cfg.linear_shapes().values())
-    assert rep["total"]["synapses"] == pytest.approx(L.TERNARY_DENSITY * weights, rel=1e-6)
+    # the ternary weights, plus each norm's reductions (one synapse per channel each: the
+    # sum of squares; AbsmaxRMSNorm, the BitLinear front ends, also the max)
+    H, I, L_ = cfg.hidden_size, cfg.intermediate_size, cfg.num_layers
+    norm_inputs = sum(r["synapses"] for r in rep["processes"]
+                      if r["process"] in ("RMSNorm", "AbsmaxRMSNorm"))
+    assert norm_inputs == L_ * (3 * H + 2 * (5 * H + I)) + H + 2 * H
+    assert rep["total"]["synapses"] - norm_inputs == pytest.approx(
+        L.TERNARY_DENSITY * weights, rel=1e-6)
     assert rep["total"]["chips"] == math.ceil(rep["total"]["cores"] / 128)
     assert rep["total"]["chips"] > 8
     assert rep["smallest_system"] == "Hala Point"
