@@ -3,7 +3,8 @@
     python -m benchmarks.lava_granularity          (or: lava-llm bench lava_granularity)
 
 For tiny networks (the MatMul-free LM with 1 and 2 layers, hidden 16; one TernaryDense layer
-64 -> 32) on ``sim-fixed``, each form (``granularity`` fused / fine) is built, compiled and
+64 -> 32), the shipped 8 kHz S5 denoiser (2 layers; one step = one 8 ms frame) and a QUBO
+annealer (Max-Cut of a seeded 64-node random graph, 4 replicas) on ``sim-fixed``, each form (``granularity`` fused / fine) is built, compiled and
 started (``startup_s``: build + compile + start + first step), warmed up, then timed over
 ``--steps`` Lava steps (``ms_per_step``). ``leaf_processes`` is read from the compiled
 network (each leaf is one OS process on Lava's CPU backend); ``equals_engine`` checks the
@@ -75,6 +76,67 @@ def dense_row(granularity: str, steps: int) -> dict:
             "equals_engine": bool(np.array_equal(y, ref))}
 
 
+def _timed(proc, granularity: str, steps: int):
+    t0 = time.perf_counter()
+    with lava_session(proc, run_config("sim-fixed", granularity=granularity),
+                      timeout_s="auto") as s:
+        s.run(1)
+        startup = time.perf_counter() - t0
+        s.run(WARM - 1)
+        t1 = time.perf_counter()
+        s.run(steps)
+        ms = (time.perf_counter() - t1) / steps * 1e3
+        yield {"leaf_processes": s.leaf_processes, "ms_per_step": ms, "startup_s": startup}
+
+
+def denoiser_row(granularity: str, steps: int) -> dict:
+    from lava_llm.models.denoiser import network
+    from lava_llm.processes.ssm_diagonal import SSMDiagonal
+    from lava_llm.processes.ssm_diagonal import kernels as sk
+
+    den = network.Denoiser()
+    rng = np.random.default_rng(0)
+    _, feats = den.analyse(rng.standard_normal(64 * (WARM + steps + 4)) * 0.1)
+    fq = den.quantize(feats[:WARM + steps]).astype(np.int32)
+    proc = SSMDiagonal(params=den.params)
+    _, sink = wire_open_loop(proc, fq.T.copy())
+    gen = _timed(proc, granularity, steps)
+    row = next(gen)
+    y = np.asarray(sink.data.get()).T.astype(np.int64)
+    gen.close()
+    want, _ = sk.int_run(den.net("q"), fq)
+    L = sk.dims(den.params)[0]
+    return {"network": f"S5 denoiser 8 kHz, {L} layers (+ source, sink)",
+            "granularity": granularity, **row, "equals_engine": bool(np.array_equal(y, want))}
+
+
+def qubo_row(granularity: str, steps: int) -> dict:
+    from lava.proc.io.sink import RingBuffer
+
+    from lava_llm.models.qubo import engine, maxcut, temperatures
+    from lava_llm.processes.qubo_annealing import QuboAnnealer
+    from lava_llm.processes.qubo_annealing import kernels as qk
+
+    rng = np.random.default_rng(0)
+    n = 64
+    pairs = np.array([(i, j) for i in range(n) for j in range(i + 1, n)])
+    edges = pairs[rng.random(len(pairs)) < 0.1]
+    prob = maxcut(n, edges, np.ones(len(edges)))
+    temps = temperatures(WARM + steps, 4.0, 0.2)
+    proc = QuboAnnealer(q=prob.q, temperatures=temps, replicas=4, seed=1)
+    sink = RingBuffer(shape=(4, 2), buffer=len(temps))
+    proc.a_out.connect(sink.a_in)
+    gen = _timed(proc, granularity, steps)
+    row = next(gen)
+    words = np.moveaxis(np.asarray(sink.data.get()), -1, 0).astype(np.int64)
+    gen.close()
+    eng = engine.anneal(prob, temps, replicas=4, seed=1, mode="fixed")
+    trace = qk.join_cost_words(words)
+    return {"network": f"QUBO Max-Cut, {n} nodes, 4 replicas (+ sink)",
+            "granularity": granularity, **row,
+            "equals_engine": bool(np.array_equal(trace, eng["trace"]))}
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--steps", type=int, default=40, help="timed Lava steps per run")
@@ -85,10 +147,15 @@ def main(argv=None) -> None:
     for layers in (1, 2):
         for g in ("fused", "fine"):
             rows.append(lm_row(layers, g, args.steps))
+    for g in ("fused", "fine"):
+        rows.append(denoiser_row(g, args.steps))
+    for g in ("fused", "fine"):
+        rows.append(qubo_row(g, args.steps))
     write_results("lava_granularity", rows,
                   command=f"python -m benchmarks.lava_granularity --steps {args.steps}",
                   notes="sim-fixed on a shared 2-core machine; wall time per Lava step after "
-                        f"{WARM} warm-up steps (one step = one token for the LM). Both forms "
+                        f"{WARM} warm-up steps (one step = one token for the LM, one 8 ms frame "
+                        "for the denoiser, one annealing sweep for QUBO). Both forms "
                         "are bit-exact with the integer engine; the fine form is for mapping "
                         "(lava-llm resources), not CPU speed.")
 
