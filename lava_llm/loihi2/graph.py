@@ -183,5 +183,6 @@ def summary(report: dict, top: int = 5) -> str:
     if report["violations"]:
         lines.append(f"  does NOT fit: {report['violations'][:3]}")
     big = sorted(report["processes"], key=lambda r: -r["cores"])[:top]
-    lines.append("  most cores: " + ", ".join(f"{r['name']} {r['cores']}" for r in big))
+    lines.append("  most cores: " + ", ".join(f"{r['name']} {r['cores']:.3g}" for r in big)
+                 + (f" ({t['shared_cores']} shared)" if report.get("packed") else ""))
     return "\n".join(lines)
