@@ -108,3 +108,38 @@ def test_fine_processes_validate_their_arguments():
     with pytest.raises(ValueError, match="stable"):
         S5StateNeuron(lam_re=[32767], lam_im=[32767], sb_re=[0], sb_im=[0], lam_re_f=[0.9],
                       lam_im_f=[0.0], sb_re_f=[0.0], sb_im_f=[0.0])
+
+
+def test_every_parameter_is_a_var_with_its_width():
+    from lava.magma.core.model.py.type import LavaPyType
+
+    from lava_llm.processes.ssm_diagonal import models as M
+    from lava_llm.processes.ssm_diagonal.models import SubSSMDiagonalModel
+
+    params, _ = random_params(1, 2, 3, 2, 1.0, seed=4)
+    proc = SSMDiagonal(params=params)
+    assert set(proc.proc_params._parameters) <= {"shape", "name", "log_config"}
+    subs = SubSSMDiagonalModel(proc).find_sub_procs()
+    assert len(subs) == fk.fine_leaves(1)
+    for p in subs.values():
+        assert set(p.proc_params._parameters) <= {"shape", "name", "log_config"}, p.name
+    fixed = [M.PySSMDiagonalModelFixed, M.PySparseSynapseModelFixed, M.PyBiasNeuronModelFixed,
+             M.PyS5StateNeuronModelFixed, M.PyS5OutputNeuronModelFixed,
+             M.PyS5GateNeuronModelFixed]
+    for cls in fixed:
+        types = {n: getattr(cls, n) for n in dir(cls)
+                 if isinstance(getattr(cls, n, None), LavaPyType)}
+        for name, t in types.items():
+            if t.d_type is not float:
+                assert t.precision is not None, (cls.__name__, name)
+            if name in ("s_in", "a_out", "s_out", "x_in"):    # messages: at most 24 bits
+                assert t.precision <= 24, (cls.__name__, name)
+    # each fine Process's Vars cover its model's declared Vars (nothing left in proc_params)
+    for p in subs.values():
+        model = {"SparseSynapse": M.PySparseSynapseModelFixed,
+                 "BiasNeuron": M.PyBiasNeuronModelFixed,
+                 "S5StateNeuron": M.PyS5StateNeuronModelFixed,
+                 "S5OutputNeuron": M.PyS5OutputNeuronModelFixed,
+                 "S5GateNeuron": M.PyS5GateNeuronModelFixed}[type(p).__name__]
+        declared = {n for n in dir(model) if isinstance(getattr(model, n, None), LavaPyType)}
+        assert {v.name for v in p.vars} <= declared, type(p).__name__
