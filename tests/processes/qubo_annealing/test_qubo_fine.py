@@ -12,13 +12,13 @@ from lava_llm.run import lava_session, run_config
 READ = ("x", "best_x", "best_cost", "cost_history", "field", "ref", "rng", "cost")
 
 
-def _run(prob, temps, backend, granularity, replicas=2, seed=5, **kw):
+def _run(prob, temps, backend, granularity, replicas=2, seed=5, extra=0, **kw):
     proc = QuboAnnealer(q=prob.q, temperatures=temps, replicas=replicas, seed=seed, **kw)
     sink = RingBuffer(shape=(replicas, 2), buffer=len(temps))
     proc.a_out.connect(sink.a_in)
     with lava_session(proc, run_config(backend, granularity=granularity), timeout_s=120) as s:
         s.run(len(temps) // 2)            # two runs: state carries over
-        s.run(len(temps) - len(temps) // 2)
+        s.run(len(temps) - len(temps) // 2 + extra)   # extra: steps past the schedule
         words = np.moveaxis(sink.data.get(), -1, 0)
         out = {k: np.array(getattr(proc, k).get()) for k in READ}
         out["words"] = words
@@ -39,6 +39,9 @@ def test_fine_sim_fixed_equals_fused_and_engine(rng, case):
     temps = temperatures(30, 6.0, 0.3)
     fine = _run(prob, temps, "sim-fixed", "fine", **kw)
     fused = _run(prob, temps, "sim-fixed", "fused", **kw)
+    if case == "integer":    # steps past the schedule reuse its last temperature, alike
+        assert np.array_equal(_run(prob, temps, "sim-fixed", "fine", extra=4)["cost_history"],
+                              _run(prob, temps, "sim-fixed", "fused", extra=4)["cost_history"])
     assert fine["leaves"] == fk.FINE_LEAVES + 1 and fused["leaves"] == 2   # + the sink
     for k in READ + ("words",):
         assert np.array_equal(fine[k], fused[k]), k
@@ -53,8 +56,8 @@ def test_fine_sim_fixed_equals_fused_and_engine(rng, case):
 def test_fine_sim_float_equals_fused_on_integer_q(rng):
     prob = from_matrix(np.triu(rng.integers(-4, 5, (10, 10))).astype(float))
     temps = temperatures(20, 3.0, 0.2)
-    fine = _run(prob, temps, "sim-float", "fine", seed=2)
-    fused = _run(prob, temps, "sim-float", "fused", seed=2)
+    fine = _run(prob, temps, "sim-float", "fine", seed=2, extra=3)
+    fused = _run(prob, temps, "sim-float", "fused", seed=2, extra=3)
     for k in ("x", "best_x", "best_cost", "cost_history", "words"):
         assert np.array_equal(fine[k], fused[k]), k
 

@@ -43,13 +43,14 @@ def test_sigmoid_lut_vars_equal_fixed_point_sigmoid():
     assert sig["sig_table"].max() < 1 << 13
 
 
-def test_shipped_checkpoint_fine_equals_engine():
+@pytest.mark.parametrize("rate", [8000, 16000])
+def test_shipped_checkpoint_fine_equals_engine(rate):
     from lava_llm.models.denoiser import network
 
-    params = network.load_checkpoint()
+    params = network.load_checkpoint(network.CHECKPOINTS[rate])
     rng = np.random.default_rng(0)
     den = network.Denoiser(params)
-    _, feats = den.analyse(rng.standard_normal(1200) * 0.2)
+    _, feats = den.analyse(rng.standard_normal(rate // 6) * 0.2)
     fq = den.quantize(feats)
     want, _ = kernels.int_run(den.net("q"), fq)
     got, _ = fk.int_run_fine(params, fq)
