@@ -12,7 +12,7 @@ n))``, :func:`kernels.synapse_out`)::
     state_l  neurons   s = sat24(rshift(Lambda_bar s, 15) + sat24(a + sb))   complex, (2P)
     c_l      synapse   a = syn([C_re, -C_im] [s_re; s_im], n_c)       (H, from 2P)
     d_l      synapse   a = syn(diag(D) x, n_d)                        (H, from H)
-    y_l      neurons   y = max(sat16(a_c + a_d + yb), 0)              (both arrive summed)
+    y_l      neurons   y = max(sat16(a_c + a_d + yb), 0)              (two message ports)
     w_l      synapse   a = syn(W y, n_w)                              (H, from H)
     gate_l   neurons   x = sat16(x + shift(rshift(y * LUT_sigmoid(sat16(a + wb)), 12), n_g))
     dec      synapse   a = syn(G x, n_dec)                            (F, from H)
@@ -173,7 +173,8 @@ def state_float(a, s, lam, sb):
 
 
 def output_int(a, bias) -> np.ndarray:
-    """S5 output neurons: ``max(sat16(a + yb), 0)`` (``a``: the C and D messages summed)."""
+    """S5 output neurons: ``max(sat16(a + yb), 0)`` (``a``: the sum of the C and D
+    messages)."""
     return np.maximum(fp.saturate(np.asarray(a, np.int64) + bias, K.ACT_BITS), 0)
 
 

@@ -93,7 +93,7 @@ class SubSSMDiagonalModel(AbstractSubProcessModel):
         s_in -> enc -> x -> [b -> state -> c ; d] -> y -> w -> gate (x_in: x) -> ... -> dec
              -> mask -> a_out
 
-    (``c`` and ``d`` both feed ``y``'s ``a_in``, where Lava sums them: the dendrite).
+    (``c`` feeds ``y``'s ``a_in``, ``d`` its ``s_in``: two 24-bit message ports).
     """
 
     def __init__(self, proc):
@@ -140,7 +140,7 @@ class SubSSMDiagonalModel(AbstractSubProcessModel):
                 self.procs[f"state{layer}"].s_out.connect(p.s_in)
             elif base == "y":
                 self.procs[f"c{layer}"].a_out.connect(p.a_in)
-                self.procs[f"d{layer}"].a_out.connect(p.a_in)
+                self.procs[f"d{layer}"].a_out.connect(p.s_in)
             elif base == "w":
                 self.procs[f"y{layer}"].s_out.connect(p.s_in)
             elif base == "gate":
@@ -218,22 +218,22 @@ PyBiasNeuronModelFixed = _model(
 
 
 def _out_float(self):
-    self.s_out.send(np.maximum(self.a_in.recv() + self.bias_f, 0.0))
+    self.s_out.send(np.maximum(self.a_in.recv() + self.s_in.recv() + self.bias_f, 0.0))
 
 
 def _out_fixed(self):
-    self.s_out.send(fk.output_int(self.a_in.recv(), self.bias).astype(np.int32))
+    c, d = self.a_in.recv(), self.s_in.recv()
+    self.s_out.send(fk.output_int(np.asarray(c, np.int64) + d, self.bias).astype(np.int32))
 
 
-# a_in of the output neuron carries the sum of two 24-bit messages (C and D) in its dendrite
 PyS5OutputNeuronModelFloat = _model(
     S5OutputNeuron, "floating_pt", (PyLoihiProcessModel,),
-    dict(_BIAS_VARS, **_ports(True, 0, 0, "a_in")), _out_float,
-    "Float: ``s_out = max(a_in + bias_f, 0)``.")
+    dict(_BIAS_VARS, **_ports(True, 0, 0, "a_in", "s_in")), _out_float,
+    "Float: ``s_out = max(a_in + s_in + bias_f, 0)``.")
 PyS5OutputNeuronModelFixed = _model(
     S5OutputNeuron, "fixed_pt", (PyLoihiProcessModel,),
-    dict(_BIAS_VARS, **_ports(False, kernels.MSG_BITS + 1, kernels.ACT_BITS, "a_in")),
-    _out_fixed, "Fixed: ``s_out = max(sat16(a_in + bias), 0)``.")
+    dict(_BIAS_VARS, **_ports(False, kernels.MSG_BITS, kernels.ACT_BITS, "a_in", "s_in")),
+    _out_fixed, "Fixed: ``s_out = max(sat16(a_in + s_in + bias), 0)``.")
 
 _STATE_FIXED = dict(lam_re=_I(kernels.LAM_BITS), lam_im=_I(kernels.LAM_BITS),
                     sb_re=_I(kernels.BIAS_BITS), sb_im=_I(kernels.BIAS_BITS),

@@ -243,12 +243,13 @@ class S5StateNeuron(ValidatedProcess):
 
 
 class S5OutputNeuron(ValidatedProcess):
-    r"""S5 output neurons: the C and D messages (summed at ``a_in``) plus a bias, ReLU.
+    r"""S5 output neurons: the C messages (``a_in``) and the D messages (``s_in``) plus a
+    bias, ReLU.
 
     Dynamics (each time step)::
 
-        float:  s_out = max(a_in + yb_f, 0)
-        fixed:  s_out = max(sat16(a_in + yb), 0)       (24-bit bias, 16-bit graded output)
+        float:  s_out = max(a_in + s_in + yb_f, 0)
+        fixed:  s_out = max(sat16(a_in + s_in + yb), 0)  (24-bit messages and bias, 16-bit out)
     """
 
     def __init__(self, *, bias, bias_f, name: ty.Optional[str] = None,
@@ -258,6 +259,7 @@ class S5OutputNeuron(ValidatedProcess):
         bf = V.check_finite("bias_f", _vec("bias_f", bias_f, n)).astype(np.float64)
         super().__init__(shape=(n,), name=name, log_config=log_config)
         self.a_in = InPort(shape=(n,))
+        self.s_in = InPort(shape=(n,))
         self.s_out = OutPort(shape=(n,))
         self.bias = Var(shape=(n,), init=b)
         self.bias_f = Var(shape=(n,), init=bf)

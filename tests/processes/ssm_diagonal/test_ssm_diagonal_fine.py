@@ -133,7 +133,7 @@ def test_every_parameter_is_a_var_with_its_width():
         for name, t in types.items():
             if t.d_type is not float:
                 assert t.precision is not None, (cls.__name__, name)
-            if name in ("s_in", "a_out", "s_out", "x_in"):    # messages: at most 24 bits
+            if name.endswith(("_in", "_out")):                 # messages: at most 24 bits
                 assert t.precision <= 24, (cls.__name__, name)
     # each fine Process's Vars cover its model's declared Vars (nothing left in proc_params)
     for p in subs.values():
