@@ -4,7 +4,8 @@
 
 For tiny networks (the MatMul-free LM with 1 and 2 layers, hidden 16; one TernaryDense layer
 64 -> 32), the shipped 8 kHz S5 denoiser (2 layers; one step = one 8 ms frame) and a QUBO
-annealer (Max-Cut of a seeded 64-node random graph, 4 replicas) on ``sim-fixed``, each form (``granularity`` fused / fine) is built, compiled and
+annealer (Max-Cut of a seeded 64-node random graph, 4 replicas) on ``sim-fixed``, each form
+(``granularity`` fused / fine) is built, compiled and
 started (``startup_s``: build + compile + start + first step), warmed up, then timed over
 ``--steps`` Lava steps (``ms_per_step``). ``leaf_processes`` is read from the compiled
 network (each leaf is one OS process on Lava's CPU backend); ``equals_engine`` checks the
