@@ -5,12 +5,16 @@
     lava-llm resources --denoiser [--checkpoint F.npz] [--input noisy.wav] --json
     lava-llm resources --gset G1.txt --json
     lava-llm resources --qubo q.npy --replicas 4 --json
+    lava-llm resources --denoiser --pack --json        # small Processes share cores
 
 Prints the report of :func:`lava_llm.loihi2.graph.map_network`: ``estimate: true``, per
 Process (``processes``) and in ``total`` the neurons, synapses (non-zero weights),
 synaptic_memory_bytes, cores, chips, synops_per_step, neuron_ops_per_step, message_bits and
 the power proxy; ``fits`` and ``violations`` (which Process breaks which limit);
-``smallest_system`` (Oheo Gulch, Kapoho Point, Hala Point) and ``units_needed``.
+``smallest_system`` (Oheo Gulch, Kapoho Point, Hala Point) and ``units_needed``. The
+Processes are those of the fine-grained Lava forms (the LM's, the denoiser's 4 + 7 per layer,
+the annealer's neurons / synapses / readout); with ``--pack`` Processes smaller than a core
+share cores (an assumption, ``docs/loihi2_mapping.md``).
 LM activity is measured by the integer engine on ``--prompt`` (default: 32 seeded random
 tokens); the denoiser's on ``--input`` (default: the shipped example clip).
 """
