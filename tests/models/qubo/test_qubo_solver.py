@@ -229,3 +229,46 @@ def test_extreme_scales_solve_or_fail_clearly():
     # an explicit scale that overflows the 24-bit field is an error, not a wrap
     with pytest.raises(ValueError, match="24-bit field"):
         qubo.solve(np.eye(2), steps=5, scale=1e9)
+
+
+def _ring_with_hubs(n, hubs, rng):
+    """A +-1 ring of n vertices with hub vertices joined to every 3rd vertex: dense enough
+    (mean degree >= 8) only through the hubs, whose degree is far above the mean."""
+    ring = np.stack([np.arange(n), (np.arange(n) + 1) % n], 1)
+    spokes = np.array([(h, v) for h in range(hubs) for v in range(hubs, n, 3)])
+    edges = np.r_[ring, spokes]
+    return qubo.maxcut(n, edges, rng.choice([-1.0, 1.0], len(edges)))
+
+
+def test_default_moves_and_budget_follow_measured_properties(rng):
+    """The default moves and budget are chosen from measured graph properties: sign balance
+    (mixed_sign), mean degree (spin_glass), degree spread (hubs) and the colouring."""
+    def torus(k, signed):
+        idx = np.arange(k * k).reshape(k, k)
+        edges = np.r_[np.stack([idx.ravel(), np.roll(idx, -1, 1).ravel()], 1),
+                      np.stack([idx.ravel(), np.roll(idx, -1, 0).ravel()], 1)]
+        w = rng.choice([-1.0, 1.0], len(edges)) if signed else np.ones(len(edges))
+        return qubo.maxcut(k * k, edges, w)
+
+    signed, plain = torus(30, True), torus(30, False)
+    assert schedule.mixed_sign(signed) and not schedule.mixed_sign(plain)
+    assert not schedule.hubs(signed) and not schedule.spin_glass(signed)
+    # chromatic both; the frustrated (+-1) torus gets the longer chains
+    assert schedule.default_budget(signed) == (schedule.STEPS_PER_VAR_FRUSTRATED * 900,
+                                               schedule.DEFAULT_REPLICAS)
+    assert schedule.default_budget(plain)[0] == schedule.STEPS_PER_VAR_CHROMATIC * 900
+    big = torus(80, False)                                  # 6400 vertices: capped
+    assert schedule.default_budget(big)[0] == schedule.STEPS_MAX_CHROMATIC
+    # a dense +-1 graph whose density comes from hubs: parallel moves, short refractory
+    # period, long chains
+    hubbed = _ring_with_hubs(1200, 30, rng)
+    assert schedule.hubs(hubbed) and schedule.spin_glass(hubbed)
+    m = schedule.default_moves(hubbed)
+    assert m["rule"] == "dense mixed-sign, hubs" and m["colour"] is None
+    assert (m["p_wake"], m["ref_bits"]) == (1.0, 2)
+    assert schedule.default_budget(hubbed, m)[0] == schedule.STEPS_PER_VAR_HUBS * 1200
+    # the same density without hubs (random +-1): refractory 0-7 steps, 8 steps per variable
+    dense = qubo.from_matrix(np.triu(rng.choice([-1.0, 1.0], (60, 60)), 1))
+    md = schedule.default_moves(dense)
+    assert not schedule.hubs(dense) and (md["rule"], md["ref_bits"]) == ("dense mixed-sign", 3)
+    assert schedule.default_budget(dense, md)[0] == schedule.STEPS_MIN
