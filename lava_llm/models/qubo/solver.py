@@ -195,7 +195,7 @@ def _run_engine(prob, temps, replicas, seed, p_wake, ref_bits, scale, progress, 
 
     bar = None
     if progress:
-        from tqdm import tqdm
+        from lava_llm.progress import bar as tqdm
 
         bar = tqdm(total=len(temps), desc="anneal", unit="step", leave=False)
     cb = (lambda done: bar.update(done - bar.n)) if bar is not None else None
