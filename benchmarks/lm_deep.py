@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import time
 from pathlib import Path
@@ -64,6 +65,11 @@ def float_bits(step, ids, chunk: int = 256) -> float:
     return float(total / np.log(2))
 
 
+def _scaled(out, scale):
+    z, state = out
+    return np.asarray(z, np.float64) * scale, state
+
+
 def design_of(qm: dict) -> str:
     """A short name of the integer model's BitLinear input quantiser."""
     lin = qm["head"]["lm_head"]
@@ -72,7 +78,8 @@ def design_of(qm: dict) -> str:
     return f"{lin.get('act', 'static')} int{lin.get('act_bits', 8)}"
 
 
-def run(folder=DEFAULT, max_tokens: int = 0, chunk: int = 256) -> dict:
+def run(folder=DEFAULT, max_tokens: int = 0, chunk: int = 256,
+        designs: tuple = ("static", "dynamic")) -> dict:
     import torch
 
     from lava_llm.models.lm import engine
@@ -111,6 +118,20 @@ def run(folder=DEFAULT, max_tokens: int = 0, chunk: int = 256) -> dict:
     bits_f32 = float_bits(tstep, ids, chunk)
     t_f32 = time.perf_counter() - t0
 
+    extra = []
+    for act in designs:   # the other integer designs, through export_int's quant option
+        from lava_llm.models.lm import export
+
+        qm = export.export_int(lm.params, lm.calibration, quant={"act": act})
+        if design_of(qm) == design_of(lm.int_model):
+            continue
+        scale = 2.0 ** -qm["logit_frac"]
+        t0 = time.perf_counter()
+        bits = float_bits(lambda x, s, qm=qm, scale=scale: _scaled(
+            engine.int_forward(qm, x, s), scale), ids, chunk)
+        extra.append((f"integer engine, {design_of(qm)} (export_int quant={{'act': '{act}'}})",
+                      bits, time.perf_counter() - t0))
+
     ref = bits_f64 / n_bytes
     for name, bits, secs in (
             ("float: ternary weights, float64 activations (numpy = sim-float)", bits_f64, t_f64),
@@ -119,7 +140,7 @@ def run(folder=DEFAULT, max_tokens: int = 0, chunk: int = 256) -> dict:
             ("fake-quant: QAT forward, per-token int8 (torch, --backend torch)",
              r_fq["bits_per_token"] * n_tok, t_fq),
             (f"integer engine, {design_of(lm.int_model)} (--backend engine = sim-fixed)",
-             r_int["bits_per_token"] * n_tok, t_int)):
+             r_int["bits_per_token"] * n_tok, t_int), *extra):
         bpb = bits / n_bytes
         rows.append({"model": name, "bits_per_byte": bpb, "bits_per_token": bits / n_tok,
                      "vs_float_%": 100 * (bpb - ref) / ref, "seconds": secs})
@@ -132,6 +153,7 @@ def run(folder=DEFAULT, max_tokens: int = 0, chunk: int = 256) -> dict:
                checkpoint_bytes=int(sum(p.stat().st_size for p in Path(folder).iterdir())),
                meta=lm_meta(folder))
     res["within_1pct_of_float"] = bool(abs(res["integer_vs_float_rel"]) <= 0.01)
+    res["other_designs_vs_float_rel"] = {r["model"]: r["vs_float_%"] / 100 for r in rows[4:]}
     return {"rows": rows, "summary": res}
 
 
@@ -147,6 +169,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-tokens", type=int, default=0,
                     help="score only the first N validation tokens (0 = all; default)")
     ap.add_argument("--chunk", type=int, default=256)
+    ap.add_argument("--designs", default="static,dynamic",
+                    help="also score these integer designs (export_int quant act) when they "
+                         "differ from the default one ('' = none; default static,dynamic)")
     ap.add_argument("--no-write", action="store_true", help="print only, write no results")
     args = ap.parse_args(argv)
     folder = Path(args.checkpoint)
@@ -159,7 +184,9 @@ def main(argv=None) -> int:
     except SystemExit as exc:
         print(f"lm_deep: SKIPPED: {exc}", file=sys.stderr)
         return 0
-    out = run(folder, args.max_tokens, args.chunk)
+    designs = tuple(d for d in args.designs.split(",") if d)
+    load0 = os.getloadavg()[0]
+    out = run(folder, args.max_tokens, args.chunk, designs)
     s = out["summary"]
     m = s["meta"].get("args", {})
     notes = (f"Held-out text: the last 10% of tinyshakespeare ({s['bytes']} bytes, "
@@ -172,7 +199,9 @@ def main(argv=None) -> int:
              f"{s['checkpoint_bytes'] / 1e6:.2f} MB. Integer ({s['integer_design']}, x_frac "
              f"{s['x_frac']}) vs ternary float: {100 * s['integer_vs_float_rel']:+.2f}% bits/byte"
              f" (bar: within 1%: {'met' if s['within_1pct_of_float'] else 'MISSED'}); vs "
-             f"fake-quant: {100 * s['integer_vs_fake_quant_rel']:+.2f}%.")
+             f"fake-quant: {100 * s['integer_vs_fake_quant_rel']:+.2f}%. Seconds: wall time of "
+             f"each row on a shared 2-core machine (1-min load average {load0:.1f} before, "
+             f"{os.getloadavg()[0]:.1f} after).")
     if args.no_write:
         import json
 
