@@ -152,7 +152,7 @@ def run(folder=DEFAULT, max_tokens: int = 0, chunk: int = 256,
                / rows[2]["bits_per_byte"], config=lm.config.to_dict(),
                checkpoint_bytes=int(sum(p.stat().st_size for p in Path(folder).iterdir())),
                meta=lm_meta(folder))
-    res["within_1pct_of_float"] = bool(abs(res["integer_vs_float_rel"]) <= 0.01)
+    res["within_1pct_of_float"] = bool(abs(res['integer_vs_float_rel']) <= 0.01)
     res["other_designs_vs_float_rel"] = {r["model"]: r["vs_float_%"] / 100 for r in rows[4:]}
     return {"rows": rows, "summary": res}
 
@@ -197,9 +197,9 @@ def main(argv=None) -> int:
              f"{m.get('batch')} x {m.get('seq')} tokens "
              f"({s['meta'].get('train_seconds')} s on 1 CPU thread); checkpoint "
              f"{s['checkpoint_bytes'] / 1e6:.2f} MB. Integer ({s['integer_design']}, x_frac "
-             f"{s['x_frac']}) vs ternary float: {100 * s['integer_vs_float_rel']:+.2f}% bits/byte"
+             f"{s['x_frac']}) vs ternary float: {100 * s['integer_vs_float_rel']:+.3f}% bits/byte"
              f" (bar: within 1%: {'met' if s['within_1pct_of_float'] else 'MISSED'}); vs "
-             f"fake-quant: {100 * s['integer_vs_fake_quant_rel']:+.2f}%. Seconds: wall time of "
+             f"fake-quant: {100 * s['integer_vs_fake_quant_rel']:+.3f}%. Seconds: wall time of "
              f"each row on a shared 2-core machine (1-min load average {load0:.1f} before, "
              f"{os.getloadavg()[0]:.1f} after).")
     if args.no_write:
