@@ -54,29 +54,6 @@ def lm_row(layers: int, granularity: str, steps: int) -> dict:
             "equals_engine": bool(np.array_equal(tokens, eng["token_ids"]))}
 
 
-def dense_row(granularity: str, steps: int) -> dict:
-    trits, alpha, x = make_layer_data(0, 64, 32, WARM + steps)
-    x_q, e = quantize_input(x)
-    layer = TernaryDense(weights=trits, scale=alpha, in_frac=e, out_frac=8)
-    _, sink = wire_open_loop(layer, x_q)
-    t0 = time.perf_counter()
-    with lava_session(layer, run_config("sim-fixed", granularity=granularity),
-                      timeout_s="auto") as s:
-        s.run(1)
-        startup = time.perf_counter() - t0
-        s.run(WARM - 1)
-        t1 = time.perf_counter()
-        s.run(steps)
-        ms = (time.perf_counter() - t1) / steps * 1e3
-        leaves = s.leaf_processes
-        y = sink.data.get()
-    m, sh = int(layer.mant.init[0]), int(layer.shift.init[0])
-    ref = kernels.int_step(x_q.T, trits, m, sh).T
-    return {"network": "TernaryDense 64 -> 32 (+ source, sink)", "granularity": granularity,
-            "leaf_processes": leaves, "ms_per_step": ms, "startup_s": startup,
-            "equals_engine": bool(np.array_equal(y, ref))}
-
-
 def _timed(proc, granularity: str, steps: int):
     t0 = time.perf_counter()
     with lava_session(proc, run_config("sim-fixed", granularity=granularity),
@@ -88,6 +65,21 @@ def _timed(proc, granularity: str, steps: int):
         s.run(steps)
         ms = (time.perf_counter() - t1) / steps * 1e3
         yield {"leaf_processes": s.leaf_processes, "ms_per_step": ms, "startup_s": startup}
+
+
+def dense_row(granularity: str, steps: int) -> dict:
+    trits, alpha, x = make_layer_data(0, 64, 32, WARM + steps)
+    x_q, e = quantize_input(x)
+    layer = TernaryDense(weights=trits, scale=alpha, in_frac=e, out_frac=8)
+    _, sink = wire_open_loop(layer, x_q)
+    gen = _timed(layer, granularity, steps)
+    row = next(gen)
+    y = sink.data.get()
+    gen.close()
+    m, sh = int(layer.mant.init[0]), int(layer.shift.init[0])
+    ref = kernels.int_step(x_q.T, trits, m, sh).T
+    return {"network": "TernaryDense 64 -> 32 (+ source, sink)", "granularity": granularity,
+            **row, "equals_engine": bool(np.array_equal(y, ref))}
 
 
 def denoiser_row(granularity: str, steps: int) -> dict:
