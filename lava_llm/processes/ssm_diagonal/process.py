@@ -242,7 +242,7 @@ class S5StateNeuron(ValidatedProcess):
             setattr(self, k, Var(shape=(P,), init=np.zeros(P)))
 
 
-class S5OutputNeuron(ValidatedProcess):
+class S5OutputNeuron(BiasNeuron):
     r"""S5 output neurons: the C messages (``a_in``) and the D messages (``s_in``) plus a
     bias, ReLU.
 
@@ -250,19 +250,14 @@ class S5OutputNeuron(ValidatedProcess):
 
         float:  s_out = max(a_in + s_in + yb_f, 0)
         fixed:  s_out = max(sat16(a_in + s_in + yb), 0)  (24-bit messages and bias, 16-bit out)
+
+    The bias Vars and ``a_in``/``s_out`` are :class:`BiasNeuron`'s; ``s_in`` is added.
     """
 
     def __init__(self, *, bias, bias_f, name: ty.Optional[str] = None,
                  log_config: ty.Optional[LogConfig] = None):
-        b = fp.check_bits("bias", np.atleast_1d(bias), kernels.BIAS_BITS)
-        n = b.size
-        bf = V.check_finite("bias_f", _vec("bias_f", bias_f, n)).astype(np.float64)
-        super().__init__(shape=(n,), name=name, log_config=log_config)
-        self.a_in = InPort(shape=(n,))
-        self.s_in = InPort(shape=(n,))
-        self.s_out = OutPort(shape=(n,))
-        self.bias = Var(shape=(n,), init=b)
-        self.bias_f = Var(shape=(n,), init=bf)
+        super().__init__(bias=bias, bias_f=bias_f, name=name, log_config=log_config)
+        self.s_in = InPort(shape=self.a_in.shape)
 
 
 class S5GateNeuron(ValidatedProcess):
