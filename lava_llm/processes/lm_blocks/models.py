@@ -18,6 +18,7 @@ from lava_llm import fixed_point as fp
 from lava_llm.processes.lm_blocks import kernels as lk
 from lava_llm.processes.lm_blocks import var_layout as vl
 from lava_llm.processes.ternary_dense import kernels as td
+from lava_llm.processes.ternary_dense.models import _RescaleBase  # scale, mant, shift Vars
 from lava_llm.processes.lm_blocks.process import (GLU, AbsmaxRMSNorm, GLUBlock, LMHead, Readout, ResidualAdd,
                                                    RMSNorm, SiLUGate, TokenEmbedding,
                                                    TokenRescale, TokenScaledDense)
@@ -450,12 +451,10 @@ class PyReadoutModelFixed(_SamplerBase):
         self.s_out.send(np.array([self._emit(logits, lk.sample_int)], np.int32))
 
 
-class _TokenScaledDenseBase(SingleBlasThreadModel):
+class _TokenScaledDenseBase(_RescaleBase):
+    # the rescale Vars (scale, mant, shift) of ternary_dense's Rescale, plus the synapses
     weights: np.ndarray = LavaPyType(np.ndarray, np.int8, precision=8)
     weight_exp: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=3)
-    scale: np.ndarray = LavaPyType(np.ndarray, float)  # float model; host-side for fixed
-    mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
-    shift: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=6)
 
 
 @implements(proc=TokenScaledDense, protocol=LoihiProtocol)
@@ -518,16 +517,10 @@ class SubTokenScaledDenseModel(AbstractSubProcessModel):
         self.rescale.s_out.connect(proc.a_out)
 
 
-class _TokenRescaleBase(SingleBlasThreadModel):
-    scale: np.ndarray = LavaPyType(np.ndarray, float)  # float model; host-side for fixed
-    mant: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=16)
-    shift: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=6)
-
-
 @implements(proc=TokenRescale, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyTokenRescaleModelFloat(_TokenRescaleBase):
+class PyTokenRescaleModelFloat(_RescaleBase):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
@@ -541,7 +534,7 @@ class PyTokenRescaleModelFloat(_TokenRescaleBase):
 @implements(proc=TokenRescale, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("fixed_pt")
-class PyTokenRescaleModelFixed(_TokenRescaleBase):
+class PyTokenRescaleModelFixed(_RescaleBase):
     a_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
