@@ -67,47 +67,59 @@ def rms_norm_rows(x, wm, ws, eps_q, c, table, out):
         _rms(x[t], wm, ws, eps_q, c, table, out[t])
 
 
+@njit(inline="always", error_model="numpy")
+def _sat24(v):
+    return min(max(v, -(np.int64(1) << 23)), (np.int64(1) << 23) - 1)
+
+
+@njit(inline="always", error_model="numpy")
+def _quant(y, m_max, F, ib, lut, q):
+    # int_dynamic_quant of one 24-bit vector y into int8 q (padding columns 0); returns m:
+    # m = clip(max|y|, 1, m_max), 1/m by recip_norm (clz, the LUT, one Newton step),
+    # q = sat8((y * 127 * r) >> (F + e)) (rounding)
+    mx = np.int64(0)
+    for j in range(y.size):
+        mx = max(mx, abs(y[j]))
+    mt = min(max(mx, np.int64(1)), m_max)
+    e = _bit_length(mt) - 1
+    un = mt << (F - e)
+    r0 = lut[(un >> (F - ib)) - (np.int64(1) << ib)]
+    tt = (un * r0) >> F
+    r = (r0 * ((np.int64(2) << F) - tt)) >> F
+    qr = np.int64(127) * r
+    for j in range(y.size):
+        q[j] = min(max(rshift1(y[j] * qr, F + e), np.int64(-128)), np.int64(127))
+    for j in range(y.size, q.size):
+        q[j] = 0
+    return mt
+
+
+@njit(inline="always", error_model="numpy")
+def _rescale(acc, m, mant, shift, out):
+    # sat24(int_dynamic_rescale(acc, m, mant, shift)) = sat24(shift(acc * m * mant, -shift))
+    f = m * mant
+    for j in range(acc.size):
+        out[j] = _sat24(_shift(acc[j] * f, -shift))
+
+
 @njit(cache=True, error_model="numpy")
-def dynamic_quant_rows(y, bits, m_max, recip_frac, recip_index_bits, recip_lut, q, m):
-    """``int_dynamic_quant`` over the rows of ``y`` (N, n) int64 into int8 ``q`` (N, n_pad;
-    the padding columns are set to 0) and the per-token max ``m`` (N,): per row
-    ``y = sat24(y)``, ``m = clip(max|y|, 1, m_max)``, ``1/m`` by ``recip_norm`` (clz, the LUT,
-    one Newton step), ``q = sat_bits((y * qmax * r) >> (recip_frac + e))`` (rounding)."""
-    lo24, hi24 = -(np.int64(1) << 23), (np.int64(1) << 23) - 1
-    qmax = (np.int64(1) << (bits - 1)) - 1
-    qmin = -qmax - 1
-    F = recip_frac
-    n = y.shape[1]
+def dynamic_quant_rows(y, m_max, recip_frac, recip_index_bits, recip_lut, q, m):
+    """``int_dynamic_quant(y, 8)`` over the rows of ``y`` (N, n) int64 into int8 ``q`` (N,
+    n_pad; the padding columns are set to 0) and the per-token max ``m`` (N,); ``y`` is
+    saturated to 24 bits first (into a scratch row, ``y`` is not modified)."""
+    ys = np.empty(y.shape[1], np.int64)
     for t in range(y.shape[0]):
-        mx = np.int64(0)
-        for j in range(n):
-            v = min(max(y[t, j], lo24), hi24)
-            mx = max(mx, abs(v))
-        mt = min(max(mx, np.int64(1)), m_max)
-        e = _bit_length(mt) - 1
-        un = mt << (F - e)
-        r0 = recip_lut[(un >> (F - recip_index_bits)) - (np.int64(1) << recip_index_bits)]
-        tt = (un * r0) >> F
-        r = (r0 * ((np.int64(2) << F) - tt)) >> F
-        qr = qmax * r
-        for j in range(n):
-            v = min(max(y[t, j], lo24), hi24)
-            q[t, j] = min(max(rshift1(v * qr, F + e), qmin), qmax)
-        for j in range(n, q.shape[1]):
-            q[t, j] = 0
-        m[t] = mt
+        for j in range(ys.size):
+            ys[j] = _sat24(y[t, j])
+        m[t] = _quant(ys, m_max, recip_frac, recip_index_bits, recip_lut, q[t])
 
 
 @njit(cache=True, error_model="numpy")
-def dynamic_rescale_rows(acc, m, mant, shift, out_bits, out):
-    """``sat(int_dynamic_rescale(acc, m, mant, shift), out_bits)`` over the rows of ``acc``
-    (N, R) int64 with the per-token max ``m`` (N,): ``shift(acc * m * mant, -shift)``."""
-    hi = (np.int64(1) << (out_bits - 1)) - 1
-    lo = -hi - 1
+def dynamic_rescale_rows(acc, m, mant, shift, out):
+    """``sat24(int_dynamic_rescale(acc, m, mant, shift))`` over the rows of ``acc`` (N, R)
+    int64 with the per-token max ``m`` (N,)."""
     for t in range(acc.shape[0]):
-        f = m[t] * np.int64(mant)
-        for j in range(acc.shape[1]):
-            out[t, j] = min(max(_shift(acc[t, j] * f, -shift), lo), hi)
+        _rescale(acc[t], m[t], np.int64(mant), shift, out[t])
 
 
 # --------------------------------------------------------------------------- fused decode
@@ -127,11 +139,6 @@ ROW_CHUNK = 32
 
 
 @njit(inline="always", error_model="numpy")
-def _sat24(v):
-    return min(max(v, -(np.int64(1) << 23)), (np.int64(1) << 23) - 1)
-
-
-@njit(inline="always", error_model="numpy")
 def _sig(x, k, sg):
     # sigmoid_int: the LUT linearly interpolated between its bucket centres
     s = k[5]
@@ -147,27 +154,6 @@ def _sig(x, k, sg):
 @njit(inline="always", error_model="numpy")
 def _silu(x, k, sg):
     return rshift1(x * _sig(x, k, sg), k[3])
-
-
-@njit(inline="always", error_model="numpy")
-def _quant(y, k, rc, q):
-    # dynamic_quant_rows of one vector (y already 24-bit); returns m
-    mx = np.int64(0)
-    for j in range(y.size):
-        mx = max(mx, abs(y[j]))
-    mt = min(max(mx, np.int64(1)), k[0])
-    F = k[1]
-    e = _bit_length(mt) - 1
-    un = mt << (F - e)
-    r0 = rc[(un >> (F - k[2])) - (np.int64(1) << k[2])]
-    tt = (un * r0) >> F
-    r = (r0 * ((np.int64(2) << F) - tt)) >> F
-    qr = np.int64(127) * r
-    for j in range(y.size):
-        q[j] = min(max(rshift1(y[j] * qr, F + e), np.int64(-128)), np.int64(127))
-    for j in range(y.size, q.size):
-        q[j] = 0
-    return mt
 
 
 @njit(cache=True, error_model="numpy")
@@ -204,14 +190,12 @@ def _bitlinear(par, x, meta, wm, pk, c, rs, k, rc, y, q, acc, out):
     _rms(x, wm, meta[0], meta[1], c, rs, y)
     for j in range(y.size):
         y[j] = _sat24(y[j])
-    m = _quant(y, k, rc, q)
+    m = _quant(y, k[0], k[1], k[2], rc, q)
     if par:
         _mv_par(pk, q, acc)
     else:
         _mv_ser(pk, q, acc)
-    f = m * meta[2]
-    for j in range(acc.size):
-        out[j] = _sat24(_shift(acc[j] * f, -meta[3]))
+    _rescale(acc, m, meta[2], meta[3], out)
 
 
 @njit(cache=True, error_model="numpy")

@@ -72,8 +72,8 @@ _POLICY = td.ThreadPolicies()
 def decode_layers(qmodel: dict, x: np.ndarray, state) -> tuple[np.ndarray, list]:
     """Run every layer for one token: ``x`` (H,) int64 residual (updated in a copy), ``state``
     a list of (H,) int64 MLGRU states (not modified). Returns ``(x, new_states)``."""
-    k = td._compiled()            # starts numba's threads the Lava-safe way first
-    from lava_llm import _lm_numba as nb
+    k = td._compiled()
+    nb = lk._lm_nb()              # starts numba's threads the Lava-safe way, then imports
 
     args = prepare(qmodel)
     x = np.array(x, np.int64)

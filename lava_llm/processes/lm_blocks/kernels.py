@@ -268,12 +268,11 @@ def _int_bitlinear_dynamic_compiled(x, lin: dict) -> np.ndarray:
     m = np.empty(N, np.int64)
     lut = lin.get("recip_lut")
     lut = fp._recip_table() if lut is None else np.ascontiguousarray(lut, np.int64)
-    _lm_numba.dynamic_quant_rows(y, 8, np.int64(M_MAX), fp.RECIP_FRAC, fp.RECIP_INDEX_BITS,
-                                 lut, q, m)
+    _lm_numba.dynamic_quant_rows(y, np.int64(M_MAX), fp.RECIP_FRAC, fp.RECIP_INDEX_BITS, lut,
+                                 q, m)
     acc = td.packed_matvec_padded(q, packed)
     out = np.empty((N, R), np.int64)
-    _lm_numba.dynamic_rescale_rows(acc, m, int(lin["mant"]), int(lin["shift"]), fp.MSG_BITS,
-                                   out)
+    _lm_numba.dynamic_rescale_rows(acc, m, int(lin["mant"]), int(lin["shift"]), out)
     return out.reshape(lead + (R,))
 
 
