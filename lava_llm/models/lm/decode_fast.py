@@ -72,25 +72,15 @@ _POLICY = td.ThreadPolicies()
 def decode_layers(qmodel: dict, x: np.ndarray, state) -> tuple[np.ndarray, list]:
     """Run every layer for one token: ``x`` (H,) int64 residual (updated in a copy), ``state``
     a list of (H,) int64 MLGRU states (not modified). Returns ``(x, new_states)``."""
-    k = td._compiled()
     nb = lk._lm_nb()              # starts numba's threads the Lava-safe way, then imports
-
     args = prepare(qmodel)
     x = np.array(x, np.int64)
     H = x.size
     n_trits = sum(args[0][i].size * 4 for i in range(11, 17))   # one layer's (padded) trits
-    adaptive = td._use_threads(k, n_trits)
     new = []
     for li, a in enumerate(args):
         h = np.array(state[li], np.int64).reshape(H)
-        if adaptive:
-            pol = _POLICY.get(("decode_layer", H))
-            par = pol.choose()
-            t0 = td.time.perf_counter()
-        else:
-            par = False
-        nb.decode_layer(par, x, h, *a)
-        if adaptive:
-            pol.record(par, (td.time.perf_counter() - t0) * 1e9 / n_trits)
+        _POLICY.run(("decode_layer", H), lambda par: nb.decode_layer(par, x, h, *a),
+                    trits=n_trits)
         new.append(h)
     return x, new

@@ -322,6 +322,19 @@ class ThreadPolicies:
     def calls(self) -> int:
         return sum(p.calls for p in self.by_key.values())
 
+    def run(self, key, work, *, trits: int, parallel: bool | None = None, calls: int = 1):
+        """``work(par)`` in the mode ``parallel`` forces, else in the one the policy of
+        ``key`` picks (timed and recorded as ns per trit of ``trits * calls``) where threads
+        may run (:func:`_use_threads` for a matrix of ``trits``), else on one thread."""
+        if parallel is not None or not _use_threads(_compiled(), trits):
+            return work(bool(parallel))
+        pol = self.get(key)
+        par = pol.choose()
+        t_start = time.perf_counter()
+        out = work(par)
+        pol.record(par, (time.perf_counter() - t_start) * 1e9 / (trits * max(1, calls)))
+        return out
+
 
 POLICY = ThreadPolicies()
 
@@ -377,22 +390,17 @@ def packed_matvec_padded(xp: np.ndarray, packed: PackedTernary,
         raise ValueError(f"padded inputs must be int8 (N, {packed.n_pad}), got "
                          f"{xp.dtype} {xp.shape}")
     k = _compiled()
-    adaptive = parallel is None and _use_threads(k, R * n)
-    if adaptive:
-        pol = POLICY.get((R, n, N == 1))
-        par = pol.choose()
-        t_start = time.perf_counter()
-    else:
-        par = bool(parallel)
     out = np.empty((N, R), np.int64)
-    if N == 1:
-        k["vec_par" if par else "vec_ser"](packed.data, xp[0], out[0])
-    else:
-        for t0 in range(0, N, TOKEN_TILE):
-            k["mat_par" if par else "mat_ser"](packed.data, xp[t0:t0 + TOKEN_TILE],
-                                               out[t0:t0 + TOKEN_TILE])
-    if adaptive:
-        pol.record(par, (time.perf_counter() - t_start) * 1e9 / max(1, R * n * N))
+
+    def work(par):
+        if N == 1:
+            k["vec_par" if par else "vec_ser"](packed.data, xp[0], out[0])
+        else:
+            for t0 in range(0, N, TOKEN_TILE):
+                k["mat_par" if par else "mat_ser"](packed.data, xp[t0:t0 + TOKEN_TILE],
+                                                   out[t0:t0 + TOKEN_TILE])
+
+    POLICY.run((R, n, N == 1), work, trits=R * n, parallel=parallel, calls=N)
     return out
 
 
