@@ -20,10 +20,6 @@ _LINS = ("i", "f", "g", "o", "gate", "down")
 _NORMS = ("attn_norm", "g_norm", "mlp_norm")
 
 
-def _gains(wm, n: int) -> np.ndarray:
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(wm, np.int64).reshape(-1), (n,)))
-
-
 def layer_args(layer: dict, hidden: int):
     """The compiled step's arguments for one exported layer, or None when the layer is not
     of the shipped design (then the readable path runs)."""
@@ -47,13 +43,13 @@ def layer_args(layer: dict, hidden: int):
     recip = layer["i"].get("recip_lut")
     if any(layer[k].get("recip_lut") is not recip for k in _LINS):
         return None
-    return (nm, *[_gains(layer[k]["wm"], hidden) for k in _NORMS], lm,
-            *[_gains(layer[k]["wm"], n_in[k]) for k in _LINS],
+    return (nm, *[lk.gain_vector(layer[k]["wm"], hidden) for k in _NORMS], lm,
+            *[lk.gain_vector(layer[k]["wm"], n_in[k]) for k in _LINS],
             *[layer[k]["trits"].data for k in _LINS], lk._rsqrt_consts(), fp._rsqrt_table(),
             consts, np.ascontiguousarray(fp._recip_table() if recip is None else recip,
                                          dtype=np.int64),
             np.ascontiguousarray(sig.table, np.int64),
-            _gains(0 if lb is None else lb, hidden))
+            lk.gain_vector(0 if lb is None else lb, hidden))
 
 
 def prepare(qmodel: dict):

@@ -167,11 +167,19 @@ def _lm_nb():
 _LM_NB = None
 
 
+def gain_vector(wm, n: int) -> np.ndarray:
+    """Norm gains ``wm`` (one per channel, or one for all) as the contiguous int64 ``(n,)``
+    vector the compiled forms take (returned as is when it already is one)."""
+    if isinstance(wm, np.ndarray) and wm.dtype == np.int64 and wm.shape == (n,) \
+            and wm.flags.c_contiguous:
+        return wm
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(wm, np.int64).reshape(-1), (n,)))
+
+
 def _int_rms_norm_compiled(x, x_frac, wm, ws, eps_q):
     n = x.shape[-1]
     x2 = np.ascontiguousarray(x).reshape(-1, n)
-    if not (isinstance(wm, np.ndarray) and wm.dtype == np.int64 and wm.shape == (n,)):
-        wm = np.ascontiguousarray(np.broadcast_to(np.asarray(wm, np.int64).reshape(-1), (n,)))
+    wm = gain_vector(wm, n)
     out = np.empty(x2.shape, np.int64)
     _lm_nb().rms_norm_rows(x2, wm, int(ws), int(eps_q), _rsqrt_consts(), fp._rsqrt_table(),
                             out)
