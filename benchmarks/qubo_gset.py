@@ -223,7 +223,11 @@ def gset_rows(names, seeds, use_tabu, sb_max_n, rung_cpu_max=RUNG_CPU_MAX,
         d_steps, d_reps = qubo.schedule.default_budget(prob, moves)
 
         def as_x(ss):
-            return np.array([ss.first.sample[i] for i in range(prob.n)])
+            # the lowest-energy row of the record, in variable order (not ``ss.first.sample[i]``
+            # per variable: ``first`` re-packs the whole sample set on every access, O(N^2) per
+            # call, which cost minutes per call on the 10000-node graphs, outside the timing)
+            row = ss.record.sample[int(np.argmin(ss.record.energy))]
+            return row[[ss.variables.index(i) for i in range(prob.n)]]
 
         def run_default(seed):
             res, cpu, wall = timed(lambda: qubo.solve(prob, seed=seed))
