@@ -231,11 +231,11 @@ def test_extreme_scales_solve_or_fail_clearly():
         qubo.solve(np.eye(2), steps=5, scale=1e9)
 
 
-def _ring_with_hubs(n, hubs, rng):
-    """A +-1 ring of n vertices with hub vertices joined to every 3rd vertex: dense enough
-    (mean degree >= 8) only through the hubs, whose degree is far above the mean."""
+def _ring_with_hubs(n, hubs, rng, every=3):
+    """A +-1 ring of n vertices with hub vertices joined to every ``every``-th vertex: dense
+    enough (mean degree >= 8) only through the hubs, whose degree is far above the mean."""
     ring = np.stack([np.arange(n), (np.arange(n) + 1) % n], 1)
-    spokes = np.array([(h, v) for h in range(hubs) for v in range(hubs, n, 3)])
+    spokes = np.array([(h, v) for h in range(hubs) for v in range(hubs, n, every)])
     edges = np.r_[ring, spokes]
     return qubo.maxcut(n, edges, rng.choice([-1.0, 1.0], len(edges)))
 
@@ -267,6 +267,13 @@ def test_default_moves_and_budget_follow_measured_properties(rng):
     assert m["rule"] == "dense mixed-sign, hubs" and m["colour"] is None
     assert (m["p_wake"], m["ref_bits"]) == (1.0, 2)
     assert schedule.default_budget(hubbed, m)[0] == schedule.STEPS_PER_VAR_HUBS * 1200
+    # hubs beyond LARGE_HUB_RATIO x the mean degree (~60x here) keep the 0-7 step period
+    large = _ring_with_hubs(600, 4, rng, every=1)
+    assert schedule.spin_glass(large) and schedule.hubs(large, schedule.LARGE_HUB_RATIO)
+    assert not schedule.hubs(hubbed, schedule.LARGE_HUB_RATIO)
+    ml = schedule.default_moves(large)
+    assert (ml["rule"], ml["p_wake"], ml["ref_bits"]) == ("dense mixed-sign, large hubs", 1.0, 3)
+    assert schedule.default_budget(large, ml)[0] == schedule.STEPS_PER_VAR_HUBS * 600
     # the same density without hubs (random +-1): refractory 0-7 steps, 8 steps per variable
     dense = qubo.from_matrix(np.triu(rng.choice([-1.0, 1.0], (60, 60)), 1))
     md = schedule.default_moves(dense)
