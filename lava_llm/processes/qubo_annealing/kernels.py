@@ -380,7 +380,7 @@ _EMPTY_I = np.empty(0, np.int32)
 
 def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: int, *,
               fixed: bool, sats=None, true=None, unit: float = 1.0,
-              parallel=None, colour=None, t0: int = 0) -> np.ndarray:
+              parallel=None, colour=None, t0: int = 0, table=None) -> np.ndarray:
     """Advance ``state`` (in place) by one step per entry of ``betas``; return the cost trace
     (steps, R): int64 for ``fixed`` (integer ``K``, ``c``, ``beta``: the Loihi 2 model), float64
     otherwise. ``couplings`` is the symmetric CSR matrix (``K`` int64 or ``J`` float64),
@@ -400,7 +400,10 @@ def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: i
 
     ``colour`` (N,) ints in ``[0, n_colours)`` (default: all 0, no gating) and ``t0`` (the
     global index of the first step, for the phase ``(t0 + t) % n_colours``): see
-    :func:`_anneal_body`."""
+    :func:`_anneal_body`.
+
+    ``table``: the acceptance LUT of the fixed test (default :func:`exp_table`; the Lava
+    fixed model passes its ``exp_table`` Var)."""
     m = couplings
     betas = np.ascontiguousarray(betas, dtype=np.int64 if fixed else np.float64)
     if not fixed:
@@ -436,7 +439,8 @@ def run_steps(state: AnnealState, couplings, bias, betas, wake: int, ref_bits: i
     fn(state.x, state.h, state.ref, state.r, m.indptr, m.indices,
        np.ascontiguousarray(m.data, dtype=dt),
        np.ascontiguousarray(bias, dtype=dt), betas, sats, np.int64(wake), np.int64(ref_bits),
-       exp_table(), np.int64(BETA_FRAC - EXP_IN_FRAC), trace, state.best_cost,
+       exp_table() if table is None else np.ascontiguousarray(table, dtype=np.int64),
+       np.int64(BETA_FRAC - EXP_IN_FRAC), trace, state.best_cost,
        state.best_x, *targs, np.float64(unit), true_trace, colour, np.int64(n_col),
        np.int64(t0))
     state.true_trace = true_trace

@@ -38,6 +38,7 @@ class _Base(PyLoihiProcessModel):
     beta: np.ndarray = LavaPyType(np.ndarray, float)
     beta_q: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     beta_sat: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
+    exp_table: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=17)
     unit: np.ndarray = LavaPyType(np.ndarray, float)
     track_true: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     field_true: np.ndarray = LavaPyType(np.ndarray, float)
@@ -56,7 +57,8 @@ class _Base(PyLoihiProcessModel):
             fixed=self._fixed, sats=None if sat is None else [sat],
             true=(self.couplings, self.bias) if track else None,
             unit=float(self.unit[0]) if self._fixed else 1.0, parallel=False,
-            colour=self.colour, t0=int(self.time_step) - 1)[0]
+            colour=self.colour, t0=int(self.time_step) - 1,
+            table=self.exp_table if self._fixed else None)[0]
         self.x, self.ref, self.rng = st.x.astype(np.int32), st.ref.astype(np.int32), st.r
         self.field = st.h.astype(np.int32) if self._fixed else st.h
         if track:
@@ -145,7 +147,7 @@ class SubQuboAnnealerModel(AbstractSubProcessModel):
             field0_f=field0_f, wake=int(np.asarray(proc.wake.init)[0]),
             ref_bits=int(np.asarray(proc.ref_bits.init)[0]), colour=proc.colour.init,
             beta_q=proc.beta_q.init, beta_sat=proc.beta_sat.init, beta=proc.beta.init,
-            quantized=quantized, name=f"{proc.name}.neurons")
+            quantized=quantized, exp_table=proc.exp_table.init, name=f"{proc.name}.neurons")
         self.synapses = CouplingSynapses(couplings_q=K, couplings=J, replicas=R,
                                          name=f"{proc.name}.synapses")
         self.readout = CostReadout(
@@ -157,7 +159,7 @@ class SubQuboAnnealerModel(AbstractSubProcessModel):
         self.neurons.x_out.connect(self.readout.x_in)
         self.neurons.h_out.connect(self.readout.h_in)
         self.readout.a_out.connect(proc.a_out)
-        for name in ("x", "field", "ref", "rng"):
+        for name in ("x", "field", "ref", "rng", "exp_table"):
             getattr(proc, name).alias(getattr(self.neurons, name))
         for name in ("cost", "best_cost", "best_x", "cost_history"):
             getattr(proc, name).alias(getattr(self.readout, name))

@@ -41,13 +41,14 @@ class QuboAnnealer(ValidatedProcess):
     so the models never wrap or saturate.
 
     Every parameter is a Var with its precision declared in the models: ``couplings_q`` (8
-    bit), ``bias_q``, ``beta_q``, ``beta_sat`` (24 bit), ``wake`` (9 bit, the threshold on the
-    8-bit wake draw, 1..256), ``ref_bits`` (4 bit), ``colour`` (8 bit), ``rng`` (32 bit); the float ``couplings``,
-    ``bias``, ``beta`` feed the float model. Host-side bookkeeping in the problem's own units
-    (float64, never read by the integer dynamics): ``unit`` (``1 / scale``), ``track_true``
-    and ``field_true`` (a float field kept when the quantisation is lossy), ``best_cost``,
-    ``best_x`` and ``cost_history`` (T, replicas), the cost of every step (step ``t > T``
-    overwrites the last row).
+    bit), ``bias_q``, ``beta_q``, ``beta_sat`` (24 bit), ``exp_table`` (17 bit, the
+    acceptance LUT :func:`kernels.exp_table` that the fixed model reads), ``wake`` (9 bit,
+    the threshold on the 8-bit wake draw, 1..256), ``ref_bits`` (4 bit), ``colour`` (8 bit),
+    ``rng`` (32 bit); the float ``couplings``, ``bias``, ``beta`` feed the float model.
+    Host-side bookkeeping in the problem's own units (float64, never read by the integer
+    dynamics): ``unit`` (``1 / scale``), ``track_true`` and ``field_true`` (a float field
+    kept when the quantisation is lossy), ``best_cost``, ``best_x`` and ``cost_history`` (T,
+    replicas), the cost of every step (step ``t > T`` overwrites the last row).
 
     Two forms, chosen by the run config (``granularity``): the *fused* leaf (neurons, their
     synapses ``J`` as a sparse matrix and the cost integrator in one OS process), and the
@@ -56,8 +57,9 @@ class QuboAnnealer(ValidatedProcess):
     field change) -> :class:`CostReadout` (:mod:`.fine_kernels`). In both a flip spike reaches
     the neighbours' fields in the same step (the engine's incremental-field semantics); both
     equal the engine bit for bit on ``sim-fixed``. In the fine form the parent's state and
-    bookkeeping Vars alias the components' (``x``, ``field``, ``ref``, ``rng``; ``cost``,
-    ``best_cost``, ``best_x``, ``cost_history``), so reading them works the same.
+    bookkeeping Vars alias the components' (``x``, ``field``, ``ref``, ``rng``,
+    ``exp_table``; ``cost``, ``best_cost``, ``best_x``, ``cost_history``), so reading them
+    works the same.
 
     Parameters
     ----------
@@ -90,12 +92,16 @@ class QuboAnnealer(ValidatedProcess):
     strict : bool
         Refuse (``ValueError``) a Q whose quantisation zeroes a coefficient or changes one by
         more than ``kernels.REL_TOL`` of its value (:func:`kernels.quantization_report`).
+    exp_table : array (kernels.A_MAX + 1,) of ints in [0, kernels.P_ONE], optional
+        The fixed model's acceptance look-up table, indexed by the saturated ``delta * beta``
+        (default :func:`kernels.exp_table`, ``exp(-a / 2**EXP_IN_FRAC)`` in 16-bit
+        fractions); the float model uses ``exp`` itself.
     """
 
     def __init__(self, *, q, temperatures, replicas: int = 1, seed: int = 0,
                  p_wake: float = 0.35, ref_bits: int = 2, scale: ty.Optional[float] = None,
                  x0=None, colour=None, quantize: bool = True, strict: bool = False,
-                 name: ty.Optional[str] = None,
+                 exp_table=None, name: ty.Optional[str] = None,
                  log_config: ty.Optional[LogConfig] = None):
         J, d = kernels.split_qubo(q, "q")
         n = d.size
@@ -138,6 +144,7 @@ class QuboAnnealer(ValidatedProcess):
         self.beta = Var(shape=temps.shape, init=1.0 / temps)
         self.beta_q = Var(shape=temps.shape, init=beta_q)
         self.beta_sat = Var(shape=temps.shape, init=kernels.saturation_delta(beta_q))
+        self.exp_table = Var(shape=(kernels.A_MAX + 1,), init=_exp_table(exp_table))
         self.unit = Var(shape=(1,), init=np.array([1.0 / scale]))
         self.track_true = Var(shape=(1,), init=np.array([int(not exact)]))
         self.field_true = Var(shape=shape if not exact else (1, 1),
@@ -149,6 +156,15 @@ class QuboAnnealer(ValidatedProcess):
                                 init=np.zeros((temps.size, replicas)))
         self.n_vars = n
         self.scale = scale
+
+
+def _exp_table(table) -> np.ndarray:
+    """The acceptance LUT Var's value: :func:`kernels.exp_table` by default, else ``table``
+    checked (shape ``(A_MAX + 1,)``, integers in ``[0, P_ONE]``)."""
+    if table is None:
+        return kernels.exp_table().astype(np.int64)
+    table = V.check_int_range("exp_table", np.asarray(table), 0, kernels.P_ONE)
+    return V.check_shape("exp_table", table, (kernels.A_MAX + 1,)).astype(np.int64)
 
 
 # --------------------------------------------------------------------------- fine form
@@ -171,7 +187,7 @@ class AnnealingNeurons(ValidatedProcess):
     """
 
     def __init__(self, *, x0, rng, field0, field0_f, wake: int, ref_bits: int, colour,
-                 beta_q, beta_sat, beta, quantized: bool = True,
+                 beta_q, beta_sat, beta, quantized: bool = True, exp_table=None,
                  name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
         x0 = V.check_int_range("x0", V.check_ndim("x0", x0, 2), 0, 1)
         shape = x0.shape
@@ -205,7 +221,7 @@ class AnnealingNeurons(ValidatedProcess):
         self.beta_q = Var(shape=(T,), init=beta_q)
         self.beta_sat = Var(shape=(T,), init=beta_sat)
         self.beta = Var(shape=(T,), init=beta.astype(np.float64))
-        self.exp_table = Var(shape=(kernels.A_MAX + 1,), init=np.array(kernels.exp_table()))
+        self.exp_table = Var(shape=(kernels.A_MAX + 1,), init=_exp_table(exp_table))
         self.quantized = Var(shape=(1,), init=np.array([int(bool(quantized))]))
 
 

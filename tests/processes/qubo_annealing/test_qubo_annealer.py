@@ -237,3 +237,39 @@ def test_process_validates_before_running(rng):
         QuboAnnealer(q=q, temperatures=[1.0], p_wake=0.0)
     with pytest.raises(ValueError, match="x0"):
         QuboAnnealer(q=q, temperatures=[1.0], x0=np.full((1, 4), 2))
+
+
+@pytest.mark.parametrize("granularity", ["fused", "fine"])
+def test_fixed_models_read_their_exp_table_var(rng, granularity):
+    from lava.proc.io.sink import RingBuffer
+
+    prob = _problem(rng)
+    temps = temperatures(40, 6.0, 0.3)
+    table = kernels.exp_table().astype(np.int64) // 4     # uphill moves 4x less likely
+    table[0] = kernels.P_ONE
+    proc = QuboAnnealer(q=prob.q, temperatures=temps, replicas=3, seed=5, exp_table=table)
+    sink = RingBuffer(shape=(3, 2), buffer=len(temps))
+    proc.a_out.connect(sink.a_in)
+    with lava_session(proc, run_config("sim-fixed", granularity=granularity)) as s:
+        s.run(len(temps))
+        trace = kernels.join_cost_words(np.moveaxis(sink.data.get(), -1, 0).astype(np.int64))
+        x = proc.x.get().copy()
+        assert np.array_equal(proc.exp_table.get(), table)
+    # the same steps through the one step function, given that table
+    K, c, scale = kernels.quantize_qubo(prob.J, prob.d)
+    x0, r0 = kernels.initial_state(5, 3, prob.n)
+    st = kernels.AnnealState(x0, kernels.initial_field(x0, K, c), np.zeros_like(x0), r0)
+    ref = kernels.run_steps(st, K, c, kernels.beta_fixed(temps, scale),
+                            kernels.wake_threshold(0.35), 2, fixed=True, table=table)
+    assert np.array_equal(trace, ref) and np.array_equal(x, st.x)
+    # and the table mattered: the default one gives another trajectory
+    default = engine.anneal(prob, temps, replicas=3, seed=5, mode="fixed")
+    assert not np.array_equal(trace, default["model_trace"])
+
+
+@pytest.mark.parametrize("table, match", [
+    (np.zeros(3), r"exp_table.*shape"),
+    (np.full(kernels.A_MAX + 1, kernels.P_ONE + 1), r"exp_table.*\[0, 65536\]")])
+def test_exp_table_is_checked(table, match):
+    with pytest.raises(ValueError, match=match):
+        QuboAnnealer(q=np.triu(np.ones((3, 3))), temperatures=[1.0], exp_table=table)
