@@ -211,11 +211,17 @@ def synapse_out(acc, n) -> np.ndarray:
 
 
 def int_run(net: Net, feats_q: np.ndarray, state: dict | None = None,
-            trace: list | None = None):
+            trace: list | None = None, sigmoid=None):
     """Integer forward of 16-bit frames ``feats_q`` ``(T, F)`` from ``state`` ->
     ``(mask_q (T, F) int64, new state)``. See the module docstring for every rounding and
     saturation. ``trace``: a list that receives ``(matrix, sparse matrix, inputs (T, in))``
-    for every weight product (for :func:`op_counts`)."""
+    for every weight product (for :func:`op_counts`). ``sigmoid``: the gate's integer
+    sigmoid, ``GATE_FRAC`` fractional bits in, ``SIG_FRAC`` out (default
+    :func:`lava_llm.fixed_point.sigmoid_fixed`; the Lava fixed model passes the look-up
+    table held in its Vars)."""
+    if sigmoid is None:
+        def sigmoid(v):
+            return fp.sigmoid_fixed(v, GATE_FRAC, SIG_FRAC)
     a, e = net.a, net.e
     rec = (lambda *item: trace.append(item)) if trace is not None else (lambda *item: None)
     f = fp.saturate(np.asarray(feats_q, dtype=np.int64), ACT_BITS)
@@ -253,7 +259,7 @@ def int_run(net: Net, feats_q: np.ndarray, state: dict | None = None,
         rec("w", net.w[l], act)
         g_in = fp.saturate(synapse_out(_mm(net.w[l], act), GATE_FRAC - e["w"][l] - e["y"][l])
                            + a["wb"][l], ACT_BITS)
-        z = fp.rshift(act * fp.sigmoid_fixed(g_in, GATE_FRAC, SIG_FRAC), SIG_FRAC)
+        z = fp.rshift(act * sigmoid(g_in), SIG_FRAC)
         x = fp.saturate(x + fp.shift(z, e["x"] - e["y"][l]), ACT_BITS)
     rec("dec", net.dec, x)
     mask = fp.saturate(synapse_out(_mm(net.dec, x), e["m"] - e["dec"] - e["x"]) + a["dec_b"],

@@ -26,6 +26,9 @@ def _var_type(kind: str, bits: int) -> LavaPyType:
 
 class _Base(PyLoihiProcessModel):
     kind = "f"
+    sig_table: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=kernels.SIG_FRAC + 1)
+    sig_x_min: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=kernels.ACT_BITS)
+    sig_step: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=4)
 
     def __init__(self, proc_params=None):
         super().__init__(proc_params)
@@ -70,12 +73,17 @@ class PySSMDiagonalModelFixed(_Base):
     s_re: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
     s_im: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=24)
 
+    def _sigmoid(self, v):
+        """The gate's sigmoid from the LUT Vars."""
+        return fk.lut_apply(self.sig_table, int(self.sig_x_min[0]), int(self.sig_step[0]), v)
+
     def run_spk(self):
         f = self.s_in.recv()
         if self._net is None:
             self._net = kernels.Net(self._params(), "q")
         state = {"s_re": self.s_re.astype(np.int64), "s_im": self.s_im.astype(np.int64)}
-        mask, st = kernels.int_run(self._net, np.asarray(f, np.int64)[None, :], state)
+        mask, st = kernels.int_run(self._net, np.asarray(f, np.int64)[None, :], state,
+                                   sigmoid=self._sigmoid)
         self.s_re[:] = st["s_re"]
         self.s_im[:] = st["s_im"]
         self.a_out.send(mask[0].astype(np.int32))
@@ -101,6 +109,7 @@ class SubSSMDiagonalModel(AbstractSubProcessModel):
         if np.any(np.asarray(params["q_c_im"]) == -(1 << (kernels.W_BITS - 1))):
             raise ValueError(f"{proc.name}: the fine form stores -C_im as an 8-bit weight, so "
                              "q_c_im must not hold -128")
+        sig_table = np.asarray(proc.sig_table.init)
         self.procs = {}
         x_port = None
         for name, spec in fk.fine_layout(params):
@@ -121,7 +130,7 @@ class SubSSMDiagonalModel(AbstractSubProcessModel):
                 p = S5OutputNeuron(bias=spec["bias"], bias_f=spec["bias_f"], name=full)
             else:
                 p = S5GateNeuron(bias=spec["bias"], bias_f=spec["bias_f"],
-                                 out_shift=spec["out_shift"], name=full)
+                                 out_shift=spec["out_shift"], sig_table=sig_table, name=full)
             self.procs[name] = p
             setattr(self, name, p)
             layer = name[len(base):]

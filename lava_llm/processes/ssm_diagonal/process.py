@@ -118,6 +118,11 @@ class SSMDiagonal(ValidatedProcess):
     params : dict
         From :func:`lava_llm.training.s5.export_fixed` (or
         :func:`kernels.load_params` of a shipped checkpoint).
+    sig_table : array (1024,) of ints in [0, 2**12], optional
+        The gate's sigmoid look-up table (12 fractional bits out; entry ``k`` covers inputs
+        ``sig_x_min + k * 2**sig_step``), held in the ``sig_table`` Var with ``sig_x_min`` and
+        ``sig_step`` and read by the fixed model (both forms). Default
+        :func:`fine_kernels.sigmoid_vars`, the LUT of :func:`lava_llm.fixed_point.sigmoid_lut`.
 
     Ports
     -----
@@ -125,9 +130,10 @@ class SSMDiagonal(ValidatedProcess):
     a_out : (bins,) mask (fixed: 16-bit, ``e_m`` fractional bits)
     """
 
-    def __init__(self, *, params: dict, name: ty.Optional[str] = None,
+    def __init__(self, *, params: dict, sig_table=None, name: ty.Optional[str] = None,
                  log_config: ty.Optional[LogConfig] = None):
         arrays = check_params(params)
+        sig = sigmoid_vars(sig_table)
         L, P, H, F = kernels.dims(params)
         super().__init__(shape=(F,), name=name, log_config=log_config)
         self.config = str(params["config"])
@@ -138,7 +144,23 @@ class SSMDiagonal(ValidatedProcess):
             setattr(self, key, Var(shape=arr.shape, init=arr))
         self.s_re = Var(shape=(L, P), init=np.zeros((L, P)))
         self.s_im = Var(shape=(L, P), init=np.zeros((L, P)))
+        for key, val in sig.items():
+            setattr(self, key, Var(shape=np.shape(np.atleast_1d(val)), init=np.atleast_1d(val)))
 
+
+
+def sigmoid_vars(sig_table=None) -> dict:
+    """The gate's sigmoid LUT Vars (``sig_table``, ``sig_x_min``, ``sig_step``):
+    :func:`fine_kernels.sigmoid_vars`, with ``sig_table`` replaced by the given one (checked:
+    the same number of entries, integers in ``[0, 2**SIG_FRAC]``)."""
+    from lava_llm.processes.ssm_diagonal import fine_kernels as fk
+
+    sig = fk.sigmoid_vars()
+    if sig_table is not None:
+        tab = V.check_int_range("sig_table", np.asarray(sig_table), 0, 1 << kernels.SIG_FRAC)
+        sig["sig_table"] = V.check_shape("sig_table", tab, sig["sig_table"].shape).astype(
+            np.int64)
+    return sig
 
 
 # --------------------------------------------------------------------------- fine form
@@ -269,19 +291,18 @@ class S5GateNeuron(ValidatedProcess):
         fixed:  g = LUT(sat16(a_in + wb));  s_out = sat16(x + shift(rshift(y * g, 12), out_shift))
 
     The sigmoid LUT is held in Vars (``sig_table``: 1024 entries of 13 bits, ``sig_x_min``,
-    ``sig_step``; :func:`fine_kernels.sigmoid_vars`), ``wb`` 24-bit, ``out_shift`` the
-    exponent change from ``y`` to ``x``.
+    ``sig_step``; :func:`fine_kernels.sigmoid_vars`; ``sig_table`` as in
+    :class:`SSMDiagonal`), ``wb`` 24-bit, ``out_shift`` the exponent change from ``y`` to
+    ``x``.
     """
 
-    def __init__(self, *, bias, bias_f, out_shift: int, name: ty.Optional[str] = None,
-                 log_config: ty.Optional[LogConfig] = None):
-        from lava_llm.processes.ssm_diagonal import fine_kernels as fk
-
+    def __init__(self, *, bias, bias_f, out_shift: int, sig_table=None,
+                 name: ty.Optional[str] = None, log_config: ty.Optional[LogConfig] = None):
         b = fp.check_bits("bias", np.atleast_1d(bias), kernels.BIAS_BITS)
         n = b.size
         bf = V.check_finite("bias_f", _vec("bias_f", bias_f, n)).astype(np.float64)
         out_shift = V.check_int("out_shift", out_shift, -62, 62)
-        sig = fk.sigmoid_vars()
+        sig = sigmoid_vars(sig_table)
         super().__init__(shape=(n,), name=name, log_config=log_config)
         self.a_in = InPort(shape=(n,))
         self.s_in = InPort(shape=(n,))

@@ -52,3 +52,32 @@ def test_bad_params_raise_clearly():
         SSMDiagonal(params=bad)
     with pytest.raises(TypeError, match="params must be a dict"):
         SSMDiagonal(params=[1, 2])
+
+
+@pytest.mark.parametrize("granularity", ["fused", "fine"])
+def test_fixed_models_read_the_sigmoid_table_vars(granularity):
+    from lava_llm.processes.ssm_diagonal import fine_kernels as fk
+    from lava_llm.run import lava_session, run_config, wire_open_loop
+
+    params, feats = random_params(2, 4, 6, 5, 0.5, seed=11, calib_T=12)
+    fq = kernels.quantize_input(feats * 4, int(params["e_in"])).astype(np.int32)
+    sig = fk.sigmoid_vars()
+    coarse = (sig["sig_table"] >> 9) << 9           # a 4-bit sigmoid
+    proc = SSMDiagonal(params=params, sig_table=coarse)
+    _, sink = wire_open_loop(proc, fq.T.copy())
+    with lava_session(proc, run_config("sim-fixed", granularity=granularity)) as s:
+        s.run(fq.shape[0])
+        got = np.array(sink.data.get()).T.astype(np.int64)
+    net = kernels.Net(params, "q")
+    want, _ = kernels.int_run(net, fq, sigmoid=lambda v: fk.lut_apply(
+        coarse, sig["sig_x_min"], sig["sig_step"], v))
+    assert np.array_equal(got, want)
+    assert not np.array_equal(got, kernels.int_run(net, fq)[0])    # the table mattered
+
+
+def test_sig_table_is_checked():
+    params, _ = random_params(1, 2, 3, 2, 1.0, seed=1)
+    with pytest.raises(ValueError, match="sig_table.*shape"):
+        SSMDiagonal(params=params, sig_table=np.zeros(3))
+    with pytest.raises(ValueError, match=r"sig_table.*\[0, 4096\]"):
+        SSMDiagonal(params=params, sig_table=np.full(1024, 5000))
