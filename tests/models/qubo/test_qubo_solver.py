@@ -254,8 +254,10 @@ def test_default_moves_and_budget_follow_measured_properties(rng):
     assert schedule.mixed_sign(signed) and not schedule.mixed_sign(plain)
     assert not schedule.hubs(signed) and not schedule.spin_glass(signed)
     # chromatic both; the frustrated (+-1) torus gets the longer chains
-    assert schedule.default_budget(signed) == (schedule.STEPS_PER_VAR_FRUSTRATED * 900,
+    assert schedule.default_budget(signed) == (schedule.STEPS_MIN_FRUSTRATED,
                                                schedule.DEFAULT_REPLICAS)
+    big_signed = torus(70, True)                            # 4900 vertices: 24 N
+    assert schedule.default_budget(big_signed)[0] == schedule.STEPS_PER_VAR_FRUSTRATED * 4900
     assert schedule.default_budget(plain)[0] == schedule.STEPS_PER_VAR_CHROMATIC * 900
     big = torus(80, False)                                  # 6400 vertices: capped
     assert schedule.default_budget(big)[0] == schedule.STEPS_MAX_CHROMATIC
