@@ -525,7 +525,7 @@ def main(argv=None):
                     f"({time.perf_counter() - w0:.0f} s wall) in this one run "
                     f"({args.workers} worker process(es)); load average "
                     f"{load0[1]:.1f} at its start and {os.getloadavg()[1]:.1f} at its end "
-                    "(5-minute; other jobs shared the machine).")
+                    "(5-minute averages, over the machine's other jobs too).")
         if args.rows_out:
             Path(args.rows_out).write_text(json.dumps({"rows": rows, "ladders": detail},
                                                       default=float))

@@ -61,18 +61,19 @@ def default_dynamics(problem) -> tuple[float, int]:
     G6-G10, G18-G20); when the graph also has hubs (:func:`hubs`: the Gset planar +-1 graphs
     G18-G21, G39-G42, G59, G64), a 0-3 step refractory period (``ref_bits=2``): single chains
     on G18 (12800 steps), G39 and G42 (32000 steps) reach a median 99.55/99.71/99.60% of the
-    best-known cut against 99.40/99.42/99.27% with ``ref_bits=3`` (6 seeds; G41 99.09 against
-    99.06%). Hubs larger than :data:`LARGE_HUB_RATIO` times the mean degree (G59, G64: 47x and
-    50x, against 10-28x on G18-G21, G39-G42) collect more simultaneous neighbour flips per
-    step, and keep ``ref_bits=3``: single chains on G64 reach a median 99.49/99.57% at
-    32768/65536 steps against 98.97/99.44% with ``ref_bits=2`` (3 seeds), and its default call
-    99.60% against 99.36%; on G59 both give 99.61% at the default budget. Otherwise (same-sign couplings such as G1-G5, G14-G17 and MIS, or
-    sparse graphs such as the G11-G13 tori) a neuron tries with probability 0.35 and rests
-    0-3 steps after a flip (``p_wake=0.35, ref_bits=2``)."""
+    best-known cut against 99.40/99.42/99.27% with ``ref_bits=3`` (6 seeds; G41 99.09
+    against 99.06%). Hubs larger than :data:`LARGE_HUB_RATIO` times the mean degree (G59,
+    G64: 47x and 50x, against 10-28x on G18-G21, G39-G42) collect more simultaneous
+    neighbour flips per step, and keep ``ref_bits=3``: single chains on G64 reach a median
+    99.49/99.57% at 32768/65536 steps against 98.97/99.44% with ``ref_bits=2`` (3 seeds),
+    and its default call 99.60% against 99.36%; on G59 both give 99.61% at the default
+    budget. Otherwise (same-sign couplings such as G1-G5, G14-G17 and MIS, or sparse graphs
+    such as the G11-G13 tori) a neuron tries with probability 0.35 and rests 0-3 steps after
+    a flip (``p_wake=0.35, ref_bits=2``)."""
     if problem.J.nnz == 0:
         return 1.0, 0
     if spin_glass(problem):
-        return 1.0, 2 if hubs(problem) and not hubs(problem, LARGE_HUB_RATIO) else 3
+        return 1.0, 2 if hub_kind(problem) == "hubs" else 3
     return 0.35, 2
 
 
@@ -105,10 +106,9 @@ def default_moves(problem) -> dict:
         return {"p_wake": 1.0, "ref_bits": 0, "colour": None, "colours": 1, "rule": "no couplings"}
     if spin_glass(problem):
         p, r = default_dynamics(problem)
-        rule = "dense mixed-sign"
-        if hubs(problem):
-            rule += ", large hubs" if hubs(problem, LARGE_HUB_RATIO) else ", hubs"
-        return {"p_wake": p, "ref_bits": r, "colour": None, "colours": None, "rule": rule}
+        kind = hub_kind(problem)
+        return {"p_wake": p, "ref_bits": r, "colour": None, "colours": None,
+                "rule": f"dense mixed-sign, {kind}" if kind else "dense mixed-sign"}
     colour = kernels.graph_colouring(problem.J)
     k = int(colour.max()) + 1
     if k <= CHROMATIC_MAX_COLOURS:
@@ -184,12 +184,24 @@ def mixed_sign(problem) -> bool:
 HUB_RATIO, LARGE_HUB_RATIO = 8, 32
 
 
+def hub_ratio(problem) -> float:
+    """The coupling graph's largest degree over its mean degree (0 without couplings)."""
+    deg = np.diff(sp.csr_matrix(problem.J).indptr)
+    return float(deg.max() / deg.mean()) if deg.size and deg.any() else 0.0
+
+
 def hubs(problem, ratio: float = HUB_RATIO) -> bool:
     """The coupling graph has hubs: its largest degree exceeds ``ratio`` (default 8) times its
     mean degree (the Gset planar graphs: degree-4 vertices beside vertices of degree 120-330
     at N <= 2000, 560-590 at N = 5000-7000)."""
-    deg = np.diff(sp.csr_matrix(problem.J).indptr)
-    return bool(deg.size and deg.max() > ratio * deg.mean())
+    return hub_ratio(problem) > ratio
+
+
+def hub_kind(problem) -> str:
+    """``"large hubs"`` (:func:`hub_ratio` above :data:`LARGE_HUB_RATIO`), ``"hubs"`` (above
+    :data:`HUB_RATIO`) or ``""``, from one degree count."""
+    r = hub_ratio(problem)
+    return "large hubs" if r > LARGE_HUB_RATIO else "hubs" if r > HUB_RATIO else ""
 
 
 def temperatures(steps: int, t_start: float, t_end: float, kind: str = "geometric",

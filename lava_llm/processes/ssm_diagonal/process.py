@@ -145,7 +145,8 @@ class SSMDiagonal(ValidatedProcess):
         self.s_re = Var(shape=(L, P), init=np.zeros((L, P)))
         self.s_im = Var(shape=(L, P), init=np.zeros((L, P)))
         for key, val in sig.items():
-            setattr(self, key, Var(shape=np.shape(np.atleast_1d(val)), init=np.atleast_1d(val)))
+            val = np.atleast_1d(val)
+            setattr(self, key, Var(shape=val.shape, init=val))
 
 
 
